@@ -1,0 +1,60 @@
+import type { Namespace } from '../kernel/namespaces.ts';
+
+/**
+ * A file named on the command line that upstream opens *while parsing*, in argv order
+ * (nsenter-behaviour.md §2.5): explicit namespace files, `-r DIR`, `-w DIR`. The CLI opens every
+ * one of them, even those a later option supersedes, so that errors come in upstream's order.
+ * Options refer to them by their index in `ParseResult.earlyFiles`.
+ */
+export interface EarlyFile {
+  readonly path: string;
+}
+
+/** Where a namespace, root or working directory comes from. */
+export type Source =
+  | { readonly from: 'target' } // bare flag: /proc/PID/<…> of the -t process
+  | { readonly from: 'file'; readonly early: number }; // index into ParseResult.earlyFiles
+
+/** A uid/gid option: a number already truncated to 32 bits as upstream's cast does, or `follow`. */
+export type IdChoice = { readonly kind: 'id'; readonly value: number } | { readonly kind: 'follow' };
+
+/** Everything a command line asks for, after getopt-style parsing, before touching /proc. */
+export interface Options {
+  readonly target: number | undefined;
+  readonly all: boolean;
+  /** Namespaces turned on by their own option. An explicit file beats a bare flag (2.41+). */
+  readonly namespaces: Readonly<Partial<Record<Namespace, Source>>>;
+  readonly root: Source | undefined;
+  readonly wd: Source | undefined;
+  /** `-W[DIR]`: a path resolved after the switch, or the target's cwd when bare. */
+  readonly wdns: { readonly path: string | undefined } | undefined;
+  readonly setuid: IdChoice | undefined;
+  readonly setgid: IdChoice | undefined;
+  readonly preserveCredentials: boolean;
+  readonly keepCaps: boolean;
+  readonly noFork: boolean;
+  readonly env: boolean;
+  readonly joinCgroup: boolean;
+  readonly netSocket: number | undefined;
+  readonly userParent: boolean;
+  readonly followContext: boolean;
+  /** The program and its arguments; empty means the default login shell. */
+  readonly program: readonly string[];
+}
+
+/** Why parsing stopped early. `message` is upstream's sentence without the `nsctl: ` prefix. */
+export type ParseStop =
+  | { readonly kind: 'help' }
+  | { readonly kind: 'version' }
+  /** getopt's own complaints (upstream prints these with argv[0] verbatim) plus the Try line. */
+  | { readonly kind: 'usage'; readonly message: string | undefined }
+  /** nsenter's own parse-time errors (`failed to parse uid: 'abc'`), no Try line. */
+  | { readonly kind: 'error'; readonly message: string };
+
+export interface ParseResult {
+  /** Files to open, in argv order, up to where parsing stopped. */
+  readonly earlyFiles: readonly EarlyFile[];
+  /** Set when parsing stopped before the end; `options` is then absent. */
+  readonly stop: ParseStop | undefined;
+  readonly options: Options | undefined;
+}
