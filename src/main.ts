@@ -1,0 +1,110 @@
+// nsctl's entry point: argv → options → facts → plan → helper, and the exit status at the end.
+// Every error becomes one `nsctl: …` line and exit 1 here, at the edge, never a stack trace.
+import { writeSync } from 'node:fs';
+import { constants } from 'node:os';
+import { helpText, parseArgs, versionText } from './cli/index.ts';
+import type { Namespace } from './kernel/namespaces.ts';
+import { strerrorOfCode } from './kernel/errno.ts';
+import { buildPlan } from './plan/index.ts';
+import { readSystemFacts } from './procfs/index.ts';
+import { closeAll, locateHelper, openEarlyFiles, openPlanFiles, runHelper, type Outcome } from './run/index.ts';
+
+const PROGRAM = 'nsctl';
+
+export async function main(argv: readonly string[], packageRoot: URL): Promise<Outcome> {
+  const parsed = parseArgs(argv);
+  // Upstream opens these while parsing, so their errors come before any later one (§2.5).
+  const early = openEarlyFiles(parsed.earlyFiles);
+  if (!early.ok) return failed(early.message);
+
+  const stop = parsed.stop;
+  if (stop !== undefined) {
+    closeAll(early.fds);
+    switch (stop.kind) {
+      case 'help':
+        return printed(await helpText());
+      case 'version':
+        return printed(versionText());
+      case 'usage':
+        return failed(stop.message, `Try '${PROGRAM} --help' for more information.`);
+      case 'error':
+        return failed(stop.message);
+    }
+  }
+  const options = parsed.options!;
+
+  const explicit = new Set(Object.keys(options.namespaces) as Namespace[]);
+  const facts = readSystemFacts(options.all, explicit, options.target);
+  if (!facts.ok) return failed(facts.message);
+
+  const planned = buildPlan(options, facts.facts, { env: environmentList(process.env) });
+  if (!planned.ok) {
+    const opened = openPlanFiles(planned.openFirst ?? [], early.fds);
+    return failed(opened.ok ? planned.message : opened.message);
+  }
+  const plan = planned.plan;
+  const helper = locateHelper(process.env, packageRoot);
+  if (!helper.ok) return failed(helper.message);
+
+  const files = openPlanFiles(plan.files, early.fds);
+  if (!files.ok) return failed(files.message);
+  const outcome = await runHelper(helper.path, plan, files.fds);
+  closeAll(early.fds.concat(files.fds).filter((fd, i, all) => all.indexOf(fd) === i));
+  if (outcome.kind === 'failed') report(outcome.message);
+  return outcome;
+}
+
+/** process.env as the NAME=value list execve wants, in the order Node got it. */
+function environmentList(env: NodeJS.ProcessEnv): string[] {
+  return Object.entries(env).flatMap(([name, value]) => (value === undefined ? [] : [`${name}=${value}`]));
+}
+
+function report(...lines: (string | undefined)[]): void {
+  for (const line of lines) {
+    if (line === undefined) continue;
+    const prefixed = line.startsWith('Try ') ? line : `${PROGRAM}: ${line}`;
+    try {
+      writeSync(2, `${prefixed}\n`);
+    } catch {
+      // stderr is gone; the exit status still tells.
+    }
+  }
+}
+
+function failed(...lines: (string | undefined)[]): Outcome {
+  report(...lines);
+  return { kind: 'exited', code: 1 };
+}
+
+/** Help and version go to stdout; a failed write is an error, as upstream's close_stdout (§10.1). */
+function printed(text: string): Outcome {
+  try {
+    writeSync(1, text);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'EBADF') return failed(`write error: ${strerrorOfCode(code)}`);
+  }
+  return { kind: 'exited', code: 0 };
+}
+
+/**
+ * Ends nsctl the way the program ended: the same exit code, or death by the same signal, so a
+ * shell sees 128+N exactly as with nsenter.
+ */
+export function exitLike(outcome: Outcome): void {
+  if (outcome.kind === 'signaled') {
+    // Listening and then not listening leaves the default action in place (libuv restores SIG_DFL
+    // when its last watcher stops), also for SIGPIPE, which Node itself ignores.
+    process.on(outcome.signal, () => {});
+    process.removeAllListeners(outcome.signal);
+    process.kill(process.pid, outcome.signal);
+    // Still alive: the signal is ignored or blocked here by inheritance. The shell's convention
+    // for "killed by N" is the nearest we can give.
+    process.exit(128 + signalNumber(outcome.signal));
+  }
+  process.exit(outcome.code);
+}
+
+function signalNumber(signal: NodeJS.Signals): number {
+  return (constants.signals as Readonly<Record<string, number>>)[signal] ?? 0;
+}

@@ -1,0 +1,3 @@
+export { locateHelper, SUPPORTED } from './helper-path.ts';
+export { closeAll, openEarlyFiles, openPaths, openPlanFiles } from './open-files.ts';
+export { runHelper, type Outcome } from './spawn.ts';

@@ -1,0 +1,38 @@
+// Opening files in nsctl's own process, before the helper starts and before any namespace
+// changes. Node opens with O_CLOEXEC; the runner hands the descriptors to the helper explicitly.
+import { closeSync, openSync } from 'node:fs';
+import type { EarlyFile } from '../cli/index.ts';
+import { strerrorOfCode } from '../kernel/errno.ts';
+import type { FileToOpen } from '../plan/index.ts';
+
+export type Opened = { readonly ok: true; readonly fds: number[] } | { readonly ok: false; readonly message: string };
+
+/** Opens each path read-only (directories too), in order; the first failure closes the rest. */
+export function openPaths(paths: readonly string[]): Opened {
+  const fds: number[] = [];
+  for (const path of paths) {
+    try {
+      fds.push(openSync(path, 'r'));
+    } catch (error) {
+      closeAll(fds);
+      return { ok: false, message: `cannot open ${path}: ${strerrorOfCode((error as NodeJS.ErrnoException).code)}` };
+    }
+  }
+  return { ok: true, fds };
+}
+
+export function openEarlyFiles(files: readonly EarlyFile[]): Opened {
+  return openPaths(files.map((file) => file.path));
+}
+
+/** The plan's files, reusing the early descriptors it refers to. */
+export function openPlanFiles(files: readonly FileToOpen[], early: readonly number[]): Opened {
+  const opened = openPaths(files.flatMap((file) => (file.kind === 'path' ? [file.path] : [])));
+  if (!opened.ok) return opened;
+  const fresh = opened.fds[Symbol.iterator]();
+  return { ok: true, fds: files.map((file) => (file.kind === 'early' ? early[file.index]! : fresh.next().value!)) };
+}
+
+export function closeAll(fds: readonly number[]): void {
+  for (const fd of fds) closeSync(fd);
+}

@@ -1,0 +1,73 @@
+// Running the helper: it gets the plan on a socket, the opened files as descriptors, and the
+// terminal as it is. Its exit (or the program's, once it has exec'd) becomes nsctl's.
+import { spawn } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import type { StdioOptions } from 'node:child_process';
+import type { Plan } from '../plan/index.ts';
+import { decodeReply, encodePlan } from '../wire/index.ts';
+import { failureMessage } from './messages.ts';
+
+export type Outcome =
+  | { readonly kind: 'exited'; readonly code: number }
+  | { readonly kind: 'signaled'; readonly signal: NodeJS.Signals }
+  /** The helper failed before the program ran; `message` is upstream's sentence. */
+  | { readonly kind: 'failed'; readonly code: number; readonly message: string };
+
+/**
+ * Signals that reach nsctl's PID go on to the program, which upstream's forking parent does not
+ * do (user-needs.md item 1). SIGINT and SIGQUIT come from the terminal to the whole foreground
+ * group, so the program has them already; nsctl only must not die of them first.
+ */
+const FORWARDED: readonly NodeJS.Signals[] = ['SIGTERM', 'SIGHUP', 'SIGUSR1', 'SIGUSR2', 'SIGALRM'];
+const IGNORED: readonly NodeJS.Signals[] = ['SIGINT', 'SIGQUIT'];
+
+export function runHelper(helperPath: string, plan: Plan, fds: readonly number[]): Promise<Outcome> {
+  // Descriptors the caller gave us beyond stderr must reach the program unchanged, so the
+  // channel goes above every descriptor this process has; the plan's files follow it.
+  const channelFd = Math.max(2, ...readdirSync('/proc/self/fd').map(Number)) + 1;
+  const stdio: StdioOptions = ['inherit', 'inherit', 'inherit'];
+  for (let fd = 3; fd < channelFd; fd++) stdio.push('ignore');
+  stdio.push('pipe', ...fds);
+
+  // The helper reads nothing from its environment; the program's environment is in the plan.
+  const child = spawn(helperPath, ['run', String(channelFd)], { stdio, env: {} });
+  const channel = child.stdio[channelFd] as NodeJS.ReadWriteStream;
+  const reply: Buffer[] = [];
+  channel.on('data', (chunk: Buffer) => reply.push(chunk));
+  channel.on('error', () => {}); // EPIPE when the helper dies early; its exit says why.
+  channel.end(encodePlan(plan, channelFd + 1));
+
+  const forward = (signal: NodeJS.Signals): void => {
+    child.kill(signal);
+  };
+  const ignore = (): void => {};
+  for (const signal of FORWARDED) process.on(signal, forward);
+  for (const signal of IGNORED) process.on(signal, ignore);
+
+  return new Promise((resolve) => {
+    child.on('error', (error: NodeJS.ErrnoException) => {
+      resolve({ kind: 'failed', code: 1, message: spawnFailure(helperPath, error) });
+    });
+    child.on('close', (code, signal) => {
+      for (const signal of FORWARDED) process.off(signal, forward);
+      for (const signal of IGNORED) process.off(signal, ignore);
+      const bytes = Buffer.concat(reply);
+      if (bytes.length > 0) {
+        const decoded = decodeReply(bytes);
+        const message = decoded.ok ? failureMessage(plan.steps, decoded.reply) : `internal error: ${decoded.error}`;
+        resolve({ kind: 'failed', code: code ?? 1, message });
+      } else if (signal !== null) resolve({ kind: 'signaled', signal });
+      else resolve({ kind: 'exited', code: code ?? 1 });
+    });
+  });
+}
+
+function spawnFailure(helperPath: string, error: NodeJS.ErrnoException): string {
+  if (error.code === 'EACCES') {
+    return (
+      `cannot execute the helper ${helperPath}: permission denied (is it on a noexec mount?); ` +
+      'copy it to an executable location and set NSCTL_HELPER to its path'
+    );
+  }
+  return `cannot execute the helper ${helperPath}: ${error.message}`;
+}

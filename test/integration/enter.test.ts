@@ -1,0 +1,117 @@
+// End to end, as root: real targets made with unshare, entered with nsctl, observed from inside,
+// and the same command lines run under /usr/bin/nsenter must print the same.
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ALL_NAMESPACES, nsctl, nsenter, nsLink, rootTestsEnabled, startTarget, type Target } from '../support/targets.ts';
+
+const SHOW_NS = ALL_NAMESPACES.map((ns) => `readlink /proc/self/ns/${ns}`).join('; ');
+
+describe.runIf(rootTestsEnabled())('entering a target made with unshare', () => {
+  let plain: Target; // all eight namespace types, no user namespace of its own
+  let mapped: Target; // its own user namespace, mapped to root
+  beforeAll(async () => {
+    [plain, mapped] = await Promise.all([
+      startTarget({
+        unshare: ['-m', '-u', '-i', '-n', '-C', '-T', '--fork', '--pid', '--mount-proc', '--boottime', '1000000'],
+        setup: 'hostname nsctl-plain; mkdir -p /tmp/nsctl-wd && cd /tmp/nsctl-wd',
+      }),
+      startTarget({
+        unshare: ['-U', '--map-root-user', '-m', '-u', '-n', '--fork', '--pid', '--mount-proc'],
+        setup: 'hostname nsctl-mapped',
+      }),
+    ]);
+  });
+
+  it('enters all eight namespaces with --all, as seen from inside', () => {
+    const result = nsctl(['-t', String(plain.pid), '-a', 'sh', '-c', SHOW_NS]);
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+    const expected = ALL_NAMESPACES.map((ns) => (ns === 'user' ? nsLink('self', ns) : nsLink(plain.pid, ns)));
+    expect(result.stdout.trim().split('\n')).toEqual(expected);
+    for (const ns of ALL_NAMESPACES.filter((ns) => ns !== 'user')) {
+      expect(nsLink(plain.pid, ns)).not.toBe(nsLink('self', ns));
+    }
+  });
+
+  it('prints what nsenter prints for the same command lines', () => {
+    const P = String(plain.pid);
+    const M = String(mapped.pid);
+    const lines: string[][] = [
+      ['-t', P, '-a', 'sh', '-c', `hostname; ${SHOW_NS}; id`],
+      ['-t', P, '-u', 'hostname'],
+      ['-t', P, '-n', '-u', '-i', 'sh', '-c', 'hostname; readlink /proc/self/ns/net /proc/self/ns/ipc'],
+      ['-t', P, '--uts', '--net', 'sh', '-c', 'hostname; readlink /proc/self/ns/net'],
+      ['-t', P, '-u', '--', 'sh', '-c', 'echo "$0" "$@"', 'a', '-n', '--x'],
+      ['-t', P, '-m', '-p', 'sh', '-c', 'readlink /proc/self/ns/pid; grep -c . /proc/self/status >/dev/null; ls /proc | grep -c "^[0-9]"'],
+      ['-t', P, '-T', 'sh', '-c', 'cut -d" " -f1 /proc/uptime | cut -d. -f1 | awk "{print (\\$1 > 999999)}"'],
+      ['-t', P, '-m', '-w', 'pwd'],
+      ['-t', P, '-m', '-r', 'pwd'],
+      ['-t', P, '-u', '-S', '1000', '-G', '1000', 'id'],
+      ['-t', M, '-a', 'sh', '-c', `id; hostname; ${SHOW_NS}`],
+      ['-t', M, '-U', '-n', 'id'],
+      ['-t', M, '-U', '--preserve-credentials', '-u', 'sh', '-c', 'id -u; hostname'],
+      [`--net=/proc/${P}/ns/net`, `--uts=/proc/${P}/ns/uts`, 'sh', '-c', 'hostname; readlink /proc/self/ns/net'],
+      ['-t', P, '-u', '--net=/proc/self/ns/net', 'sh', '-c', 'hostname; readlink /proc/self/ns/net'],
+      ['-t', P, '-u', 'sh', '-c', 'exit 7'],
+      ['-t', P, '-u', 'sh', '-c', 'echo out; echo err >&2; exit 3'],
+      ['-t', P, '-u', '/nonexistent/program'],
+      ['-t', P, '-u', '/etc/passwd'],
+      ['-t', P, '-u', ''],
+      ['-t', P, '-u', 'no-such-program-anywhere'],
+      ['-t', '99999999', '-m', 'true'],
+      ['-t', '99999999', '-a', 'true'],
+      ['--net=/etc/passwd', 'true'],
+      ['--net=/nonexistent', 'true'],
+      ['-t', P, '-r/nonexistent', '-u', 'true'],
+      ['-t', P, '-u', '--wd=/etc/passwd', 'true'],
+      ['-t', P, '-u', '--root=/etc/passwd', 'true'],
+      ['-t', P, '-u', '--wdns=/nonexistent', 'true'],
+      ['-t', String(process.pid), '-U', 'true'],
+    ];
+    for (const args of lines) {
+      const ours = nsctl(args);
+      const theirs = nsenter(args);
+      expect({ args, ...ours }).toEqual({ args, ...theirs });
+    }
+  });
+
+  it('runs the login shell from $SHELL with a dash in argv[0]', () => {
+    const result = nsctl(['-t', String(plain.pid), '-u'], {
+      env: { ...process.env, SHELL: '/bin/sh' },
+      input: 'echo "$0"; hostname\n',
+    });
+    expect(result).toMatchObject({ stdout: '-sh\nnsctl-plain\n', status: 0 });
+  });
+
+  it('passes exit codes through and dies of the program\'s signal', () => {
+    const P = String(plain.pid);
+    expect(nsctl(['-t', P, '-u', 'sh', '-c', 'exit 7']).status).toBe(7);
+    expect(nsctl(['-t', P, '-u', 'sh', '-c', 'kill -9 $$']).signal).toBe('SIGKILL');
+    expect(nsctl(['-t', P, '-u', '-p', 'sh', '-c', 'kill -TERM $$']).signal).toBe('SIGTERM');
+    expect(nsctl(['-t', P, '-p', 'sh', '-c', 'exit 42']).status).toBe(42);
+    expect(nsctl(['-t', P, '-u', 'no-such-program-anywhere'])).toMatchObject({
+      status: 127,
+      stderr: 'PROG: failed to execute no-such-program-anywhere: No such file or directory\n',
+    });
+  });
+
+  it('forks into the PID namespace, where the shell has a small PID of that namespace', () => {
+    const result = nsctl(['-t', String(plain.pid), '-p', '-m', 'sh', '-c', 'echo $$; readlink /proc/self/ns/pid']);
+    const [pid, link] = result.stdout.trim().split('\n');
+    expect(Number(pid)).toBeLessThan(100);
+    expect(link).toBe(nsLink(plain.pid, 'pid'));
+    // With -F there is no fork: the shell keeps a host PID and only its children are inside.
+    const noFork = nsctl(['-t', String(plain.pid), '-p', '-F', 'sh', '-c', 'readlink /proc/self/ns/pid_for_children']);
+    expect(noFork.stdout.trim()).toBe(nsLink(plain.pid, 'pid'));
+  });
+
+  it('enters a user namespace as root of it, with groups dropped', () => {
+    const result = nsctl(['-t', String(mapped.pid), '-U', 'sh', '-c', 'id -u; id -g; id -G; readlink /proc/self/ns/user']);
+    expect(result.stdout.trim().split('\n')).toEqual(['0', '0', '0', nsLink(mapped.pid, 'user')]);
+  });
+
+  it('gives its descriptors to nobody: the program sees only what the caller gave it', () => {
+    const result = nsctl(['-t', String(plain.pid), '-a', 'sh', '-c', 'ls /proc/self/fd']);
+    const theirs = nsenter(['-t', String(plain.pid), '-a', 'sh', '-c', 'ls /proc/self/fd']);
+    expect(result.stdout).toBe(theirs.stdout);
+  });
+});
