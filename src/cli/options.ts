@@ -21,12 +21,21 @@ export type IdChoice = { readonly kind: 'id'; readonly value: number } | { reado
 /** Everything a command line asks for, after getopt-style parsing, before touching /proc. */
 export interface Options {
   readonly target: number | undefined;
+  /**
+   * `-t PID:INODE` (2.42): the inode the target's pidfd must have (pidfs), checked before anything
+   * else is done with the target. Optional only so that hand-written Options in tests stay short.
+   */
+  readonly targetInode?: bigint | undefined;
   readonly all: boolean;
   /** Namespaces turned on by their own option. An explicit file beats a bare flag (2.41+). */
   readonly namespaces: Readonly<Partial<Record<Namespace, Source>>>;
   readonly root: Source | undefined;
   readonly wd: Source | undefined;
-  /** `-W[DIR]`: a path resolved after the switch, or the target's cwd when bare. */
+  /**
+   * `-W[DIR]`: a path resolved after the switch. A bare `-W` leaves `path` undefined, which means
+   * no in-namespace directory at all (upstream stores the absent argument, clearing an earlier
+   * `-W DIR`); it still counts for the --wd/--wdns exclusivity check at parse time.
+   */
   readonly wdns: { readonly path: string | undefined } | undefined;
   readonly setuid: IdChoice | undefined;
   readonly setgid: IdChoice | undefined;

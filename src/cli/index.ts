@@ -1,0 +1,5 @@
+// The command-line stage's only public door (docs/style.md): argv → Options, and the help and
+// version texts.
+export { parseArgs } from './parse.ts';
+export { helpText, versionText } from './help.ts';
+export type { EarlyFile, IdChoice, Options, ParseResult, ParseStop, Source } from './options.ts';

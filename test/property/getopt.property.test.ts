@@ -1,0 +1,237 @@
+// getopt.ts against a reference model of glibc's getopt_long in REQUIRE_ORDER mode, written here
+// from glibc's description and shaped like glibc's own loop (an `optind` and a `nextchar`), not
+// like getopt.ts (one function per word). Random argv are built from option words in every form:
+// clusters, attached and separate arguments, long prefixes, `=` forms, `--`, non-options, junk.
+import fc from 'fast-check';
+import { describe, expect, test } from 'vitest';
+import { getoptLong, type GetoptEvent, type LongOption, type OptionTable } from '../../src/cli/getopt.ts';
+import { NSENTER_OPTIONS } from '../../src/cli/parse.ts';
+
+// ---- The model -------------------------------------------------------------------------------
+
+/** glibc's has_arg values. */
+const NO_ARGUMENT = 0;
+const REQUIRED_ARGUMENT = 1;
+const OPTIONAL_ARGUMENT = 2;
+
+interface ModelLong {
+  readonly name: string;
+  readonly hasArg: number;
+  readonly val: string;
+}
+
+interface ModelTable {
+  /** glibc notation: `a`, `t:`, `m::`. */
+  readonly optstring: string;
+  readonly longopts: readonly ModelLong[];
+}
+
+function hasArgOf(rule: LongOption['argument']): number {
+  if (rule === 'none') return NO_ARGUMENT;
+  return rule === 'required' ? REQUIRED_ARGUMENT : OPTIONAL_ARGUMENT;
+}
+
+function modelTableOf(table: OptionTable): ModelTable {
+  const suffix = { none: '', required: ':', optional: '::' } as const;
+  return {
+    optstring: table.short.map((option) => option.letter + suffix[option.argument]).join(''),
+    longopts: table.long.map((option) => ({ name: option.name, hasArg: hasArgOf(option.argument), val: option.key })),
+  };
+}
+
+function modelGetopt(argv: readonly string[], table: ModelTable): GetoptEvent[] {
+  const out: GetoptEvent[] = [];
+  let optind = 0;
+  let nextchar: string[] = []; // the rest of the current cluster, by code point
+  let clusterIndex = 0;
+
+  for (;;) {
+    if (nextchar.length === 0) {
+      if (optind >= argv.length) break;
+      const word = argv[optind]!;
+      if (word === '--') {
+        optind++;
+        break;
+      }
+      if (word[0] !== '-' || word.length === 1) break;
+      if (word[1] === '-') {
+        optind = modelLong(argv, optind, table.longopts, out);
+        continue;
+      }
+      nextchar = Array.from(word.slice(1));
+      clusterIndex = optind;
+    }
+
+    const c = nextchar.shift()!;
+    if (nextchar.length === 0) optind++;
+    const at = c === ':' ? -1 : table.optstring.indexOf(c);
+    if (at === -1) {
+      out.push({ kind: 'error', message: `invalid option -- '${c}'`, index: clusterIndex });
+      continue;
+    }
+    const colons = table.optstring.slice(at + 1).match(/^:{0,2}/)![0].length;
+    if (colons === 0) {
+      out.push({ kind: 'option', key: c, value: undefined, index: clusterIndex });
+    } else if (colons === 2) {
+      const value = nextchar.length > 0 ? nextchar.join('') : undefined;
+      if (value !== undefined) optind++;
+      nextchar = [];
+      out.push({ kind: 'option', key: c, value, index: clusterIndex });
+    } else if (nextchar.length > 0) {
+      out.push({ kind: 'option', key: c, value: nextchar.join(''), index: clusterIndex });
+      nextchar = [];
+      optind++;
+    } else if (optind === argv.length) {
+      out.push({ kind: 'error', message: `option requires an argument -- '${c}'`, index: clusterIndex });
+    } else {
+      out.push({ kind: 'option', key: c, value: argv[optind], index: clusterIndex });
+      optind++;
+    }
+  }
+  out.push({ kind: 'end', index: optind });
+  return out;
+}
+
+/** One `--…` word; returns the new optind. */
+function modelLong(argv: readonly string[], optind: number, longopts: readonly ModelLong[], out: GetoptEvent[]): number {
+  const index = optind;
+  const nextchar = argv[optind]!.slice(2);
+  const eq = nextchar.indexOf('=');
+  const namelen = eq === -1 ? nextchar.length : eq;
+  const typed = nextchar.slice(0, namelen);
+
+  let found: ModelLong | undefined;
+  for (const p of longopts) {
+    if (p.name === typed) {
+      found = p;
+      break;
+    }
+  }
+  if (found === undefined) {
+    const ambiguous = new Set<number>();
+    let first = -1;
+    longopts.forEach((p, i) => {
+      if (!p.name.startsWith(typed)) return;
+      if (first === -1) {
+        first = i;
+        return;
+      }
+      const f = longopts[first]!;
+      if (f.hasArg !== p.hasArg || f.val !== p.val) {
+        ambiguous.add(first);
+        ambiguous.add(i);
+      }
+    });
+    if (ambiguous.size > 0) {
+      const list = longopts
+        .filter((_, i) => ambiguous.has(i))
+        .map((p) => ` '--${p.name}'`)
+        .join('');
+      out.push({ kind: 'error', message: `option '--${nextchar}' is ambiguous; possibilities:${list}`, index });
+      return optind + 1;
+    }
+    if (first !== -1) found = longopts[first];
+  }
+  if (found === undefined) {
+    out.push({ kind: 'error', message: `unrecognized option '--${nextchar}'`, index });
+    return optind + 1;
+  }
+
+  optind++;
+  if (eq !== -1) {
+    if (found.hasArg === NO_ARGUMENT) {
+      out.push({ kind: 'error', message: `option '--${found.name}' doesn't allow an argument`, index });
+    } else {
+      out.push({ kind: 'option', key: found.val, value: nextchar.slice(eq + 1), index });
+    }
+  } else if (found.hasArg === REQUIRED_ARGUMENT) {
+    if (optind < argv.length) {
+      out.push({ kind: 'option', key: found.val, value: argv[optind], index });
+      optind++;
+    } else {
+      out.push({ kind: 'error', message: `option '--${found.name}' requires an argument`, index });
+    }
+  } else {
+    out.push({ kind: 'option', key: found.val, value: undefined, index });
+  }
+  return optind;
+}
+
+// ---- Generators ------------------------------------------------------------------------------
+
+const JUNK_LETTERS = ['x', 'q', '+', ':', '-', '=', 'é'];
+const PLAIN_WORDS = ['true', '/x', '123', '', '-', '--', '=', 'a=b', 'follow'];
+
+function argvFor(table: OptionTable): fc.Arbitrary<string[]> {
+  const letters = [...table.short.map((option) => option.letter), ...JUNK_LETTERS];
+  const names = [...table.long.map((option) => option.name), 'foo', 'x'];
+  const value = fc.oneof(fc.constantFrom('', '=', '/p', '5', '-n', '--all', '=x', 'a b'), fc.string({ maxLength: 4 }));
+
+  const cluster = fc
+    .tuple(fc.array(fc.constantFrom(...letters), { minLength: 1, maxLength: 4 }), fc.option(value, { nil: undefined }))
+    .map(([chars, tail]) => `-${chars.join('')}${tail ?? ''}`);
+  const long = fc
+    .tuple(fc.constantFrom(...names), fc.nat(), fc.option(value, { nil: undefined }))
+    .map(([name, cut, tail]) => `--${name.slice(0, cut % (name.length + 1))}${tail === undefined ? '' : `=${tail}`}`);
+  const word = fc.oneof(
+    { arbitrary: cluster, weight: 4 },
+    { arbitrary: long, weight: 4 },
+    { arbitrary: fc.constantFrom(...PLAIN_WORDS), weight: 1 },
+    { arbitrary: value, weight: 1 },
+  );
+  return fc.array(word, { maxLength: 8 });
+}
+
+/** Small random tables with colliding names, to exercise prefixes and glibc's "same option" rule. */
+const randomTable: fc.Arbitrary<OptionTable> = fc
+  .tuple(
+    fc.uniqueArray(fc.constantFrom('a', 'b', 'c', 'd', 'W', 'Z'), { maxLength: 5 }),
+    fc.uniqueArray(fc.constantFrom('a', 'ab', 'abc', 'abd', 'b', 'ba', 'bad', 'c'), { maxLength: 6 }),
+    fc.infiniteStream(fc.constantFrom('none', 'required', 'optional') as fc.Arbitrary<LongOption['argument']>),
+    fc.infiniteStream(fc.constantFrom('k1', 'k2', 'k3')),
+  )
+  .map(([letters, names, rules, keys]) => ({
+    short: letters.map((letter) => ({ letter, argument: rules.next().value })),
+    long: names.map((name) => ({ name, argument: rules.next().value, key: keys.next().value })),
+  }));
+
+// ---- Properties ------------------------------------------------------------------------------
+
+describe('getoptLong agrees with the glibc model', () => {
+  test('on nsenter 2.42 option table', () => {
+    const model = modelTableOf(NSENTER_OPTIONS);
+    fc.assert(
+      fc.property(argvFor(NSENTER_OPTIONS), (argv) => {
+        expect([...getoptLong(argv, NSENTER_OPTIONS)]).toEqual(modelGetopt(argv, model));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  test('on random option tables with colliding long names', () => {
+    fc.assert(
+      fc.property(
+        randomTable.chain((table) => fc.tuple(fc.constant(table), argvFor(table))),
+        ([table, argv]) => {
+          expect([...getoptLong(argv, table)]).toEqual(modelGetopt(argv, modelTableOf(table)));
+        },
+      ),
+      { numRuns: 1000 },
+    );
+  });
+
+  test('every run ends with exactly one end event, and operands start after the options', () => {
+    fc.assert(
+      fc.property(argvFor(NSENTER_OPTIONS), (argv) => {
+        const events = [...getoptLong(argv, NSENTER_OPTIONS)];
+        const ends = events.filter((event) => event.kind === 'end');
+        expect(ends).toHaveLength(1);
+        expect(events.at(-1)).toBe(ends[0]);
+        const end = ends[0]!.index;
+        expect(end).toBeLessThanOrEqual(argv.length);
+        for (const event of events) expect(event.index).toBeLessThanOrEqual(end);
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
