@@ -95,8 +95,11 @@ export function exitLike(outcome: Outcome): void {
   if (outcome.kind === 'signaled') {
     // Listening and then not listening leaves the default action in place (libuv restores SIG_DFL
     // when its last watcher stops), also for SIGPIPE, which Node itself ignores.
-    process.on(outcome.signal, () => {});
-    process.removeAllListeners(outcome.signal);
+    // SIGKILL and SIGSTOP cannot be caught, so there is nothing to restore.
+    if (outcome.signal !== 'SIGKILL' && outcome.signal !== 'SIGSTOP') {
+      process.on(outcome.signal, () => {});
+      process.removeAllListeners(outcome.signal);
+    }
     process.kill(process.pid, outcome.signal);
     // Still alive: the signal is ignored or blocked here by inheritance. The shell's convention
     // for "killed by N" is the nearest we can give.

@@ -155,6 +155,7 @@ function numericId(choice: Options['setuid']): number | undefined {
  * in a state the user did not ask for.
  */
 function notYetSupported(options: Options): string | undefined {
+  if (options.targetInode !== undefined) return '--target PID:INODE';
   if (options.env) return '--env';
   if (options.joinCgroup) return '--join-cgroup';
   if (options.netSocket !== undefined) return '--net-socket';

@@ -3,15 +3,27 @@
 import { PROC_NAME } from '../kernel/namespaces.ts';
 import { strerror } from '../kernel/errno.ts';
 import type { Step } from '../plan/index.ts';
-import { INVALID_PLAN, type HelperReply } from '../wire/index.ts';
+import type { HelperReply } from '../wire/index.ts';
 
-export function failureMessage(steps: readonly Step[], reply: HelperReply): string {
-  if (reply.subOp === INVALID_PLAN) return `internal error: the helper rejected the plan: ${reply.message}`;
-  const step = steps[reply.step];
-  return `${whatFailed(step, reply)}: ${strerror(reply.errno)}`;
+type StepFailure = Extract<HelperReply, { kind: 'step-failed' }>;
+
+/** The one line nsctl prints for a reply, or undefined for none (the helper exec'd). */
+export function failureMessage(steps: readonly Step[], reply: HelperReply): string | undefined {
+  switch (reply.kind) {
+    case 'none':
+      return undefined;
+    case 'step-failed':
+      return `${whatFailed(steps[reply.step], reply)}: ${strerror(reply.errno)}`;
+    case 'setup-failed':
+      return `${reply.message}: ${strerror(reply.errno)}`;
+    case 'invalid-plan':
+      return `internal error: the helper rejected the plan: ${reply.message}`;
+    case 'malformed':
+      return `internal error: unreadable reply from the helper: ${reply.reason}`;
+  }
 }
 
-function whatFailed(step: Step | undefined, reply: HelperReply): string {
+function whatFailed(step: Step | undefined, reply: StepFailure): string {
   switch (step?.op) {
     case 'setns':
       return `reassociate to namespace 'ns/${PROC_NAME[step.ns]}' failed`;
@@ -33,8 +45,8 @@ function whatFailed(step: Step | undefined, reply: HelperReply): string {
     case 'exec':
       return `failed to execute ${step.file}`;
     case 'exec-login-shell':
-      // The shell came from the target's /etc/passwd; the helper names it in its reply.
-      return `failed to execute ${reply.message}`;
+      // The shell came from the target's /etc/passwd (or is the fallback).
+      return `failed to execute the login shell (${step.fallback} or the passwd shell)`;
     case undefined:
       return `internal error: the helper reported step ${reply.step}, which the plan does not have`;
   }

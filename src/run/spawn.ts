@@ -31,7 +31,7 @@ export function runHelper(helperPath: string, plan: Plan, fds: readonly number[]
 
   // The helper reads nothing from its environment; the program's environment is in the plan.
   const child = spawn(helperPath, ['run', String(channelFd)], { stdio, env: {} });
-  const channel = child.stdio[channelFd] as NodeJS.ReadWriteStream;
+  const channel = child.stdio[channelFd] as unknown as NodeJS.ReadWriteStream;
   const reply: Buffer[] = [];
   channel.on('data', (chunk: Buffer) => reply.push(chunk));
   channel.on('error', () => {}); // EPIPE when the helper dies early; its exit says why.
@@ -51,12 +51,13 @@ export function runHelper(helperPath: string, plan: Plan, fds: readonly number[]
     child.on('close', (code, signal) => {
       for (const signal of FORWARDED) process.off(signal, forward);
       for (const signal of IGNORED) process.off(signal, ignore);
-      const bytes = Buffer.concat(reply);
-      if (bytes.length > 0) {
-        const decoded = decodeReply(bytes);
-        const message = decoded.ok ? failureMessage(plan.steps, decoded.reply) : `internal error: ${decoded.error}`;
-        resolve({ kind: 'failed', code: code ?? 1, message });
-      } else if (signal !== null) resolve({ kind: 'signaled', signal });
+      const decoded = decodeReply(Buffer.concat(reply));
+      const message = failureMessage(plan.steps, decoded);
+      // A step's failure exits as upstream would (1, or 126/127 for exec); anything else is
+      // nsctl's own error.
+      const failureCode = decoded.kind === 'step-failed' ? (code ?? 1) : 1;
+      if (message !== undefined) resolve({ kind: 'failed', code: failureCode, message });
+      else if (signal !== null) resolve({ kind: 'signaled', signal });
       else resolve({ kind: 'exited', code: code ?? 1 });
     });
   });
