@@ -10,7 +10,9 @@ import { NAMESPACES } from '../../src/kernel/namespaces.ts';
 import type { FileToOpen, Plan, Step } from '../../src/plan/plan.ts';
 import { decodePlan, decodeWire, dumpPlan, dumpWire, encodePlan, HEADER_LEN, MAX_SLOTS } from '../../src/wire/index.ts';
 
-const HELPER = fileURLToPath(new URL(`../../prebuilds/linux-${process.arch}/nsctl-helper`, import.meta.url));
+// NSCTL_TEST_HELPER points the tests at another build (an ASan build, or a qemu wrapper on CI).
+const HELPER =
+  process.env['NSCTL_TEST_HELPER'] ?? fileURLToPath(new URL(`../../prebuilds/linux-${process.arch}/nsctl-helper`, import.meta.url));
 
 interface CheckResult {
   readonly status: number | null;

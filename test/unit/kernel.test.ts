@@ -8,7 +8,9 @@ import { describe, expect, it } from 'vitest';
 import { CLONE_FLAG, NAMESPACES, PROC_NAME } from '../../src/kernel/namespaces.ts';
 import { decodeWire, encodePlan, RecordType } from '../../src/wire/index.ts';
 
-const HELPER = fileURLToPath(new URL(`../../prebuilds/linux-${process.arch}/nsctl-helper`, import.meta.url));
+// NSCTL_TEST_HELPER points the tests at another build (an ASan build, or a qemu wrapper on CI).
+const HELPER =
+  process.env['NSCTL_TEST_HELPER'] ?? fileURLToPath(new URL(`../../prebuilds/linux-${process.arch}/nsctl-helper`, import.meta.url));
 
 function check(bytes: Uint8Array): { status: number | null; stdout: string; stderr: string } {
   const r = spawnSync(HELPER, ['--check'], { input: bytes, encoding: 'utf8' });

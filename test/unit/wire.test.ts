@@ -21,7 +21,9 @@ import {
   type HelperReply,
 } from '../../src/wire/index.ts';
 
-const HELPER = fileURLToPath(new URL(`../../prebuilds/linux-${process.arch}/nsctl-helper`, import.meta.url));
+// NSCTL_TEST_HELPER points the tests at another build (an ASan build, or a qemu wrapper on CI).
+const HELPER =
+  process.env['NSCTL_TEST_HELPER'] ?? fileURLToPath(new URL(`../../prebuilds/linux-${process.arch}/nsctl-helper`, import.meta.url));
 const { ENOENT, EACCES, EINVAL, EBADF, ENOTDIR } = constants.errno;
 
 function check(bytes: Uint8Array): { status: number | null; signal: string | null; stdout: string; stderr: string } {
