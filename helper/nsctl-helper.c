@@ -36,8 +36,12 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
+#include <sys/vfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -84,11 +88,27 @@ enum record_type {
 	R_SEARCH_PATH = 14,
 	R_EXEC = 15,
 	R_EXEC_LOGIN_SHELL = 16,
+	R_CHECK_TARGET = 17,
+	R_NET_SOCKET = 18,
+	R_USER_PARENT = 19,
+	R_JOIN_CGROUP = 20,
+	R_STAT_OWNER = 21,
+	R_KEEP_CAPS = 22,
 	R_TYPE_COUNT
 };
 
 #define FLAG_SETNS_SOFT 1u
 #define FLAG_SETGROUPS_AFTER_SWITCH 1u
+#define FLAG_ID_OWNER 1u /* SETGID/SETUID: the id the last STAT_OWNER read (payload must be 0) */
+
+/* Kernel constants musl's headers may lack (linux/sockios.h, linux/nsfs.h, linux/magic.h,
+ * linux/capability.h). */
+#ifndef SIOCGSKNS
+#define SIOCGSKNS 0x894C
+#endif
+#define NS_GET_USERNS 0xb701 /* _IO(0xb7, 0x1) */
+#define PIDFS_MAGIC 0x50494446
+#define CAP_VERSION_3 0x20080522u
 
 /* Payload shapes. */
 #define LEN_STRING (-1)      /* the whole payload is a string */
@@ -104,8 +124,8 @@ static const struct record_info {
 	[R_SLOTS] = {"slots", 0, 8, 0},
 	[R_SETNS] = {"setns", FLAG_SETNS_SOFT, 8, 1},
 	[R_SETGROUPS] = {"setgroups", FLAG_SETGROUPS_AFTER_SWITCH, 0, 1},
-	[R_SETGID] = {"setgid", 0, 4, 1},
-	[R_SETUID] = {"setuid", 0, 4, 1},
+	[R_SETGID] = {"setgid", FLAG_ID_OWNER, 4, 1},
+	[R_SETUID] = {"setuid", FLAG_ID_OWNER, 4, 1},
 	[R_SAVE_CWD] = {"save-cwd", 0, 4, 1},
 	[R_OPEN_LATE] = {"open-late", 0, LEN_SLOT_STRING, 1},
 	[R_CHROOT] = {"chroot", 0, 4, 1},
@@ -116,6 +136,12 @@ static const struct record_info {
 	[R_SEARCH_PATH] = {"search-path", 0, LEN_STRING, 0},
 	[R_EXEC] = {"exec", 0, LEN_STRING, 1},
 	[R_EXEC_LOGIN_SHELL] = {"exec-login-shell", 0, LEN_STRING, 1},
+	[R_CHECK_TARGET] = {"check-target", 0, 12, 1},
+	[R_NET_SOCKET] = {"net-socket", 0, 12, 1},
+	[R_USER_PARENT] = {"user-parent", 0, 8, 1},
+	[R_JOIN_CGROUP] = {"join-cgroup", 0, 4, 1},
+	[R_STAT_OWNER] = {"stat-owner", 0, 4, 1},
+	[R_KEEP_CAPS] = {"keep-caps", 0, 0, 1},
 };
 
 /* setns(2) nstype values. src/kernel/namespaces.ts has the same table (test/unit/kernel.test.ts). */
@@ -157,8 +183,10 @@ static void put_u32(uint8_t *p, uint32_t v)
 struct step {
 	uint16_t type;
 	uint16_t flags;
-	uint32_t a; /* slot, gid or uid */
-	uint32_t b; /* nstype */
+	uint32_t a; /* slot, gid, uid, or pid (CHECK_TARGET) */
+	uint32_t b; /* nstype, pid (NET_SOCKET) or source slot (USER_PARENT) */
+	uint32_t c; /* descriptor number in the target (NET_SOCKET) */
+	uint64_t ino; /* pidfs inode (CHECK_TARGET) */
 	const char *s; /* path or file, NUL-terminated in `arena` */
 };
 
@@ -172,6 +200,7 @@ static struct {
 	uint32_t defined;       /* slots 0..defined-1 exist (inherited ones plus SAVE_CWD/OPEN_LATE) */
 	uint8_t closed[MAX_SLOTS]; /* closed by a CHROOT or CHDIR: no later record may use it */
 	int fork_seen;
+	int owner_seen;         /* a STAT_OWNER came before: SETGID/SETUID may use OWNER */
 	int exec_phase;         /* 0 steps, 1 ARGs, 2 ENVs, 3 SEARCH_PATH */
 	int exec_seen;
 	uint32_t nargs, nenv;
@@ -202,6 +231,14 @@ static uint32_t body_len;
 
 static enum { MODE_CHECK, MODE_RUN } mode;
 static int channel = -1;
+
+#ifdef NSCTL_FUZZ
+/* The fuzzing seam (helper/fuzz/fuzz_plan.c, never in a release build): the fuzzer runs the
+ * `--check` path in-process, input after input, so invalid() jumps back to it instead of exiting.
+ * A new global that read_plan or validate_plan writes must be reset in fuzz_plan.c as well. */
+#include <setjmp.h>
+static jmp_buf fuzz_escape;
+#endif
 
 static int write_full(int fd, const void *buf, size_t len)
 {
@@ -285,6 +322,9 @@ __attribute__((format(printf, 2, 3))) static _Noreturn void invalid(int err, con
 	va_end(ap);
 	if (n < 0)
 		reason[0] = '\0';
+#ifdef NSCTL_FUZZ
+	longjmp(fuzz_escape, 1);
+#endif
 	if (mode == MODE_RUN) {
 		send_reply(REPLY_NO_STEP, SUBOP_INVALID_PLAN, err, reason);
 		_exit(EXIT_INVALID_PLAN);
@@ -496,6 +536,46 @@ static void validate_plan(void)
 		case R_SETGID:
 		case R_SETUID:
 			st->a = get_u32(p);
+			if ((flags & FLAG_ID_OWNER) && st->a != 0)
+				invalid(EINVAL, "record %u (%s): OWNER with id %u, expected 0", index,
+					info->name, st->a);
+			if ((flags & FLAG_ID_OWNER) && !plan.owner_seen)
+				invalid(EINVAL, "record %u (%s): OWNER without an earlier STAT_OWNER", index,
+					info->name);
+			break;
+		case R_CHECK_TARGET:
+			st->a = get_u32(p);
+			st->ino = (uint64_t)get_u32(p + 4) | (uint64_t)get_u32(p + 8) << 32;
+			if (st->a == 0 || st->a > INT_MAX)
+				invalid(EINVAL, "record %u (check-target): pid %u out of range", index, st->a);
+			if (st->ino == 0)
+				invalid(EINVAL, "record %u (check-target): inode 0", index);
+			break;
+		case R_NET_SOCKET:
+			st->a = get_u32(p);
+			st->b = get_u32(p + 4);
+			st->c = get_u32(p + 8);
+			if (st->b == 0 || st->b > INT_MAX)
+				invalid(EINVAL, "record %u (net-socket): pid %u out of range", index, st->b);
+			if (st->c > INT_MAX)
+				invalid(EINVAL, "record %u (net-socket): fd %u out of range", index, st->c);
+			check_slot_new(index, "net-socket", st->a);
+			break;
+		case R_USER_PARENT:
+			st->a = get_u32(p);
+			st->b = get_u32(p + 4);
+			check_slot_use(index, "user-parent", st->b);
+			check_slot_new(index, "user-parent", st->a);
+			break;
+		case R_JOIN_CGROUP:
+		case R_STAT_OWNER:
+			st->a = get_u32(p);
+			check_slot_use(index, info->name, st->a);
+			plan.closed[st->a] = 1;
+			if (type == R_STAT_OWNER)
+				plan.owner_seen = 1;
+			break;
+		case R_KEEP_CAPS:
 			break;
 		case R_SAVE_CWD:
 			st->a = get_u32(p);
@@ -655,11 +735,25 @@ static void dump_plan(void)
 			break;
 		case R_SETGID:
 		case R_SETUID:
-			out_fmt(" %u", st->a);
+			if (st->flags & FLAG_ID_OWNER)
+				out_fmt(" owner");
+			else
+				out_fmt(" %u", st->a);
+			break;
+		case R_CHECK_TARGET:
+			out_fmt(" pid=%u inode=%llu", st->a, (unsigned long long)st->ino);
+			break;
+		case R_NET_SOCKET:
+			out_fmt(" slot=%u pid=%u fd=%u", st->a, st->b, st->c);
+			break;
+		case R_USER_PARENT:
+			out_fmt(" slot=%u from=%u", st->a, st->b);
 			break;
 		case R_SAVE_CWD:
 		case R_CHROOT:
 		case R_CHDIR:
+		case R_JOIN_CGROUP:
+		case R_STAT_OWNER:
 			out_fmt(" slot=%u", st->a);
 			break;
 		case R_OPEN_LATE:
@@ -700,6 +794,8 @@ static void dump_plan(void)
 static int slot_fd[MAX_SLOTS];
 static uint8_t joined[MAX_SLOTS]; /* a setns of this slot succeeded; later joins are skipped */
 static int setgroups_failed_before_switch;
+static uid_t owner_uid; /* what STAT_OWNER read; validation guarantees it ran before any use */
+static gid_t owner_gid;
 
 /* close(2) errors are not actionable on Linux: the descriptor is released either way, and
  * retrying can close someone else's (close(2), "Dealing with error returns"). */
@@ -736,16 +832,18 @@ static volatile pid_t child_pid;
 /*
  * Upstream nsenter does not forward signals: `kill -TERM <nsenter>` kills only the parent and the
  * child keeps running (nsenter-behaviour.md §8). We forward them deliberately, so that a signal
- * sent to the pid nsctl knows about reaches the program. Terminal-generated signals reach both
- * processes through the process group anyway; the child then simply gets a second copy.
+ * sent to the pid nsctl knows about reaches the program. Signals the kernel generated (Ctrl-C,
+ * Ctrl-\, a window resize: si_code SI_KERNEL) reach the child through the process group already,
+ * so only signals sent by a process are passed on; the child never gets a second copy.
  */
 static const int FORWARDED[] = {SIGHUP,  SIGINT,  SIGQUIT,  SIGTERM, SIGUSR1,
 				SIGUSR2, SIGALRM, SIGWINCH, SIGCONT};
 
-static void forward_signal(int sig)
+static void forward_signal(int sig, siginfo_t *info, void *context)
 {
 	int saved = errno;
-	if (child_pid > 0)
+	(void)context;
+	if (child_pid > 0 && info->si_code != SI_KERNEL)
 		(void)kill(child_pid, sig); /* the child may be gone already */
 	errno = saved;
 }
@@ -775,13 +873,30 @@ static _Noreturn void mirror_child(pid_t pid)
 			sigset_t set;
 			memset(&dfl, 0, sizeof dfl);
 			dfl.sa_handler = SIG_DFL;
-			if (sigaction(sig, &dfl, NULL) == 0 && sigemptyset(&set) == 0 &&
-			    sigaddset(&set, sig) == 0 && sigprocmask(SIG_UNBLOCK, &set, NULL) == 0)
+			/* SIGKILL has no action to reset (EINVAL), and needs none. */
+			(void)sigaction(sig, &dfl, NULL);
+			if (sigemptyset(&set) == 0 && sigaddset(&set, sig) == 0 &&
+			    sigprocmask(SIG_UNBLOCK, &set, NULL) == 0)
 				(void)raise(sig);
 			/* Still alive (the signal cannot kill us, e.g. SIGCHLD): upstream exits 1. */
 			_exit(EXIT_STEP_FAILED);
 		}
 	}
+}
+
+/*
+ * nsenter without a fork *is* the program, so killing it kills the program. nsctl has processes
+ * above the program; if one is killed outright (SIGKILL), the one below must not live on as an
+ * orphan. The setting survives execve, and a fork clears it, so the forked child sets it again.
+ * A parent that died before the prctl shows as a changed getppid.
+ */
+static void die_with_parent(uint32_t index)
+{
+	pid_t parent = getppid();
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0)
+		step_failed(index, 0, errno, EXIT_STEP_FAILED);
+	if (getppid() != parent)
+		_exit(EXIT_STEP_FAILED);
 }
 
 static void fork_step(uint32_t index)
@@ -812,13 +927,14 @@ static void fork_step(uint32_t index)
 	if (pid == 0) {
 		if (sigprocmask(SIG_SETMASK, &old, NULL) != 0)
 			step_failed(index, 0, errno, EXIT_STEP_FAILED);
+		die_with_parent(index);
 		return; /* the child carries on with the remaining steps */
 	}
 
 	child_pid = pid;
 	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = forward_signal;
-	sa.sa_flags = SA_RESTART;
+	sa.sa_sigaction = forward_signal;
+	sa.sa_flags = SA_RESTART | SA_SIGINFO;
 	if (sigemptyset(&sa.sa_mask) != 0)
 		goto no_handlers;
 	for (size_t i = 0; i < sizeof FORWARDED / sizeof FORWARDED[0]; i++)
@@ -1007,6 +1123,10 @@ static _Noreturn void exec_login_shell_step(uint32_t index, const struct step *s
 	shell = passwd_shell(getuid());
 	if (!shell)
 		shell = st->s;
+	/* execve fails a path of PATH_MAX bytes or more with ENAMETOOLONG before it looks at argv;
+	 * failing here first keeps a long fallback (up to 8 MiB) out of login_argv0 (1 MiB). */
+	if (strlen(shell) >= PATH_MAX)
+		exec_failed(index, ENAMETOOLONG);
 	base = strrchr(shell, '/');
 	base = base ? base + 1 : shell;
 	login_argv0[0] = '-';
@@ -1015,6 +1135,108 @@ static _Noreturn void exec_login_shell_step(uint32_t index, const struct step *s
 	argv[1] = NULL;
 	execve(shell, argv, envp);
 	exec_failed(index, errno);
+}
+
+/*
+ * A change of credentials (setuid, setgid, a setns into a user namespace we do not own) resets
+ * "dumpable" to fs.suid_dumpable (prctl(2), PR_SET_DUMPABLE). Where an administrator set that to 1,
+ * the target's uid could then ptrace us while we still hold the caller's descriptors: set it again.
+ */
+static void stay_undumpable(void)
+{
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+		setup_failed(errno, "prctl(PR_SET_DUMPABLE)");
+}
+
+/* `-t PID:INODE`: the process now holding PID must be the one whose pidfs inode the user named
+ * (a recycled PID is refused with ESRCH, as upstream). Sub-op 1: the fstat of the pidfd. */
+static void check_target_step(uint32_t index, const struct step *st)
+{
+	struct statfs sfs;
+	struct stat sb;
+	int err = 0;
+	int pidfd = (int)syscall(SYS_pidfd_open, (pid_t)st->a, 0u);
+
+	if (pidfd < 0)
+		step_failed(index, 0, errno, EXIT_STEP_FAILED);
+	if (fstatfs(pidfd, &sfs) != 0)
+		err = errno;
+	else if (sfs.f_type != PIDFS_MAGIC)
+		err = ENOTSUP; /* a kernel without pidfs: no inode to compare */
+	else if (fstat(pidfd, &sb) != 0) {
+		err = errno;
+		(void)close(pidfd);
+		step_failed(index, 1, err, EXIT_STEP_FAILED);
+	} else if ((uint64_t)sb.st_ino != st->ino)
+		err = ESRCH;
+	(void)close(pidfd);
+	if (err != 0)
+		step_failed(index, 0, err, EXIT_STEP_FAILED);
+}
+
+/* `-N FD`: the network namespace of socket FD in process pid, into a new slot. Sub-ops:
+ * 1 pidfd_open, 2 pidfd_getfd, 3 ioctl(SIOCGSKNS). Both new descriptors are close-on-exec. */
+static void net_socket_step(uint32_t index, const struct step *st)
+{
+	int err, sock, ns;
+	int pidfd = (int)syscall(SYS_pidfd_open, (pid_t)st->b, 0u);
+
+	if (pidfd < 0)
+		step_failed(index, 1, errno, EXIT_STEP_FAILED);
+	sock = (int)syscall(SYS_pidfd_getfd, pidfd, (int)st->c, 0u);
+	err = errno;
+	(void)close(pidfd);
+	if (sock < 0)
+		step_failed(index, 2, err, EXIT_STEP_FAILED);
+	ns = ioctl(sock, SIOCGSKNS);
+	err = errno;
+	(void)close(sock);
+	if (ns < 0)
+		step_failed(index, 3, err, EXIT_STEP_FAILED);
+	slot_fd[st->a] = ns;
+}
+
+/* `--keep-caps`: inheritable = permitted, then each effective capability the kernel knows
+ * (PR_CAPBSET_READ fails beyond cap_last_cap) raised into the ambient set. Sub-ops: 1 capget,
+ * 2 capset, 3 prctl(PR_CAP_AMBIENT). Raw syscalls, no libcap. */
+static void keep_caps_step(uint32_t index)
+{
+	struct {
+		uint32_t version;
+		int pid;
+	} cap_header = {CAP_VERSION_3, 0};
+	struct {
+		uint32_t effective, permitted, inheritable;
+	} data[2];
+	uint64_t effective;
+
+	memset(data, 0, sizeof data);
+	if (syscall(SYS_capget, &cap_header, data) != 0)
+		step_failed(index, 1, errno, EXIT_STEP_FAILED);
+	data[0].inheritable = data[0].permitted;
+	data[1].inheritable = data[1].permitted;
+	if (syscall(SYS_capset, &cap_header, data) != 0)
+		step_failed(index, 2, errno, EXIT_STEP_FAILED);
+	effective = (uint64_t)data[1].effective << 32 | data[0].effective;
+	for (unsigned long cap = 0; cap < 64; cap++) {
+		if (!(effective & (UINT64_C(1) << cap)))
+			continue;
+		if (prctl(PR_CAPBSET_READ, cap, 0UL, 0UL, 0UL) < 0)
+			continue; /* beyond the kernel's last capability */
+		if (prctl(PR_CAP_AMBIENT, (unsigned long)PR_CAP_AMBIENT_RAISE, cap, 0UL, 0UL) != 0)
+			step_failed(index, 3, errno, EXIT_STEP_FAILED);
+	}
+}
+
+/* `-c`: our pid, in decimal, into the cgroup.procs descriptor. */
+static void join_cgroup_step(uint32_t index, const struct step *st)
+{
+	char buf[24];
+	int n = snprintf(buf, sizeof buf, "%ld", (long)getpid());
+
+	if (n <= 0 || write_full(slot_fd[st->a], buf, (size_t)n) != 0)
+		step_failed(index, 0, n <= 0 ? EINVAL : errno, EXIT_STEP_FAILED);
+	close_slot(st->a);
 }
 
 static _Noreturn void run_steps(void)
@@ -1038,6 +1260,7 @@ static _Noreturn void run_steps(void)
 			}
 			joined[st->a] = 1;
 			close_slot(st->a);
+			stay_undumpable();
 			break;
 		case R_SETGROUPS:
 			if (setgroups(0, NULL) != 0) {
@@ -1048,12 +1271,41 @@ static _Noreturn void run_steps(void)
 			}
 			break;
 		case R_SETGID:
-			if (setgid((gid_t)st->a) != 0)
+			if (setgid((st->flags & FLAG_ID_OWNER) ? owner_gid : (gid_t)st->a) != 0)
 				step_failed(i, 0, errno, EXIT_STEP_FAILED);
+			stay_undumpable();
 			break;
 		case R_SETUID:
-			if (setuid((uid_t)st->a) != 0)
+			if (setuid((st->flags & FLAG_ID_OWNER) ? owner_uid : (uid_t)st->a) != 0)
 				step_failed(i, 0, errno, EXIT_STEP_FAILED);
+			stay_undumpable();
+			break;
+		case R_CHECK_TARGET:
+			check_target_step(i, st);
+			break;
+		case R_NET_SOCKET:
+			net_socket_step(i, st);
+			break;
+		case R_USER_PARENT:
+			fd = ioctl(slot_fd[st->b], NS_GET_USERNS);
+			if (fd < 0)
+				step_failed(i, 0, errno, EXIT_STEP_FAILED);
+			slot_fd[st->a] = fd;
+			break;
+		case R_JOIN_CGROUP:
+			join_cgroup_step(i, st);
+			break;
+		case R_STAT_OWNER: {
+			struct stat sb;
+			if (fstat(slot_fd[st->a], &sb) != 0)
+				step_failed(i, 0, errno, EXIT_STEP_FAILED);
+			owner_uid = sb.st_uid;
+			owner_gid = sb.st_gid;
+			close_slot(st->a);
+			break;
+		}
+		case R_KEEP_CAPS:
+			keep_caps_step(i);
 			break;
 		case R_SAVE_CWD:
 		case R_OPEN_LATE:
@@ -1093,6 +1345,7 @@ static _Noreturn void run_steps(void)
 /* 8. main                                                                                     */
 /* ------------------------------------------------------------------------------------------ */
 
+#ifndef NSCTL_FUZZ /* the fuzzer brings its own main (libFuzzer) */
 int main(int argc, char **argv)
 {
 	uint32_t fd;
@@ -1119,6 +1372,8 @@ int main(int argc, char **argv)
 	if (isatty((int)fd))
 		die_usage("FD is a terminal, not the plan channel");
 	channel = (int)fd;
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0)
+		setup_failed(errno, "prctl(PR_SET_PDEATHSIG)");
 
 	read_plan(channel);
 	validate_plan();
@@ -1126,3 +1381,4 @@ int main(int argc, char **argv)
 	prepare_slots();
 	run_steps();
 }
+#endif

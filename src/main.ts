@@ -7,7 +7,8 @@ import type { Namespace } from './kernel/namespaces.ts';
 import { strerrorOfCode } from './kernel/errno.ts';
 import { buildPlan } from './plan/index.ts';
 import { readSystemFacts } from './procfs/index.ts';
-import { closeAll, locateHelper, openEarlyFiles, openPlanFiles, runHelper, type Outcome } from './run/index.ts';
+import { listTargetsText, resolveNamedTarget, stillSameTarget } from './targets/index.ts';
+import { callerDescriptors, closeAll, locateHelper, programEnvironment, openEarlyFiles, openPlanFiles, runHelper, type Outcome } from './run/index.ts';
 
 const PROGRAM = 'nsctl';
 
@@ -25,19 +26,28 @@ export async function main(argv: readonly string[], packageRoot: URL): Promise<O
         return printed(await helpText());
       case 'version':
         return printed(versionText());
+      case 'list-targets':
+        return printed(await listTargetsText());
       case 'usage':
         return failed(stop.message, `Try '${PROGRAM} --help' for more information.`);
       case 'error':
         return failed(stop.message);
     }
   }
-  const options = parsed.options!;
+  // `-t KIND:NAME` (issue 8): resolved once, here, to a PID (or a --net file for netns:).
+  const named = await resolveNamedTarget(parsed.options!, early.fds.length);
+  if (!named.ok) {
+    closeAll(early.fds);
+    return failed(named.message);
+  }
+  early.fds.push(...named.fds);
+  const options = named.options;
 
   const explicit = new Set(Object.keys(options.namespaces) as Namespace[]);
-  const facts = readSystemFacts(options.all, explicit, options.target);
+  const facts = readSystemFacts(options.all, explicit, options.target, options);
   if (!facts.ok) return failed(facts.message);
 
-  const planned = buildPlan(options, facts.facts, { env: environmentList(process.env) });
+  const planned = buildPlan(options, facts.facts, { env: programEnvironment(process.env) });
   if (!planned.ok) {
     const opened = openPlanFiles(planned.openFirst ?? [], early.fds);
     return failed(opened.ok ? planned.message : opened.message);
@@ -48,15 +58,13 @@ export async function main(argv: readonly string[], packageRoot: URL): Promise<O
 
   const files = openPlanFiles(plan.files, early.fds);
   if (!files.ok) return failed(files.message);
-  const outcome = await runHelper(helper.path, plan, files.fds);
+  // The files are open: the process must still be the one resolved, or we opened another's.
+  const still = stillSameTarget(named.resolution);
+  if (!still.ok) return failed(still.message);
+  const outcome = await runHelper(helper.path, plan, files.fds, callerDescriptors(process.env));
   closeAll(early.fds.concat(files.fds).filter((fd, i, all) => all.indexOf(fd) === i));
   if (outcome.kind === 'failed') report(outcome.message);
   return outcome;
-}
-
-/** process.env as the NAME=value list execve wants, in the order Node got it. */
-function environmentList(env: NodeJS.ProcessEnv): string[] {
-  return Object.entries(env).flatMap(([name, value]) => (value === undefined ? [] : [`${name}=${value}`]));
 }
 
 function report(...lines: (string | undefined)[]): void {

@@ -20,6 +20,8 @@ interface HelpRow {
 // whole line to fit in 80 columns.
 const HELP_ROWS: readonly HelpRow[] = [
   { flags: '-t, --target <pid>[:<inode>]', description: 'take namespaces from this process' },
+  { flags: '-t, --target <kind>:<name>', description: 'a container by name (docs/targets.md)' },
+  { flags: '    --list-targets', description: 'list the containers found here, and exit' },
   { flags: '-a, --all', description: 'every namespace type the kernel has' },
   { flags: '-m, --mount[=<file>]', description: "mount namespace (of the target, or FILE's)" },
   { flags: '-u, --uts[=<file>]', description: 'UTS namespace (host and domain name)' },

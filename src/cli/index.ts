@@ -2,4 +2,5 @@
 // version texts.
 export { parseArgs } from './parse.ts';
 export { helpText, versionText } from './help.ts';
-export type { EarlyFile, IdChoice, Options, ParseResult, ParseStop, Source } from './options.ts';
+export type { EarlyFile, IdChoice, Options, ParseResult, ParseStop, Source, TargetKind, TargetName } from './options.ts';
+export { TARGET_KINDS } from './options.ts';

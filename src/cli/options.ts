@@ -26,6 +26,11 @@ export interface Options {
    * else is done with the target. Optional only so that hand-written Options in tests stay short.
    */
   readonly targetInode?: bigint | undefined;
+  /**
+   * Extension (issue 8): `-t KIND:NAME` names a container instead of a PID; src/targets resolves
+   * it to a PID before anything else. Set only when `target` is undefined.
+   */
+  readonly targetName?: TargetName | undefined;
   readonly all: boolean;
   /** Namespaces turned on by their own option. An explicit file beats a bare flag (2.41+). */
   readonly namespaces: Readonly<Partial<Record<Namespace, Source>>>;
@@ -51,10 +56,20 @@ export interface Options {
   readonly program: readonly string[];
 }
 
+/** The kinds `-t KIND:NAME` knows (issue 8, docs/targets.md). Letters only, so `PID:INODE` stays numeric. */
+export const TARGET_KINDS = ['docker', 'podman', 'containerd', 'k8s', 'nspawn', 'lxc', 'cgroup', 'pidfile', 'netns'] as const;
+export type TargetKind = (typeof TARGET_KINDS)[number];
+export interface TargetName {
+  readonly kind: TargetKind;
+  readonly name: string;
+}
+
 /** Why parsing stopped early. `message` is upstream's sentence without the `nsctl: ` prefix. */
 export type ParseStop =
   | { readonly kind: 'help' }
   | { readonly kind: 'version' }
+  /** Extension (issue 8): `--list-targets` prints what `-t KIND:NAME` can resolve here. */
+  | { readonly kind: 'list-targets' }
   /** getopt's own complaints (upstream prints these with argv[0] verbatim) plus the Try line. */
   | { readonly kind: 'usage'; readonly message: string | undefined }
   /** nsenter's own parse-time errors (`failed to parse uid: 'abc'`), no Try line. */

@@ -3,7 +3,7 @@
 // the caller to open before it reports anything else (§2.5).
 import type { Namespace } from '../kernel/namespaces.ts';
 import { getoptLong, shortOptionsFrom, type LongOption, type OptionTable } from './getopt.ts';
-import type { EarlyFile, IdChoice, Options, ParseResult, ParseStop, Source } from './options.ts';
+import { TARGET_KINDS, type EarlyFile, type IdChoice, type Options, type ParseResult, type ParseStop, type Source, type TargetName } from './options.ts';
 
 /** nsenter 2.42's optstring (§1). `Z` stays even though we are a build without SELinux. */
 const OPTSTRING = '+ahVt:m::u::i::n::N:p::C::U::T::S:G:r::w::W::ecFZ';
@@ -12,6 +12,8 @@ const OPTSTRING = '+ahVt:m::u::i::n::N:p::C::U::T::S:G:r::w::W::ecFZ';
 const PRESERVE_CREDENTIALS = 'preserve-credentials';
 const KEEP_CAPS = 'keep-caps';
 const USER_PARENT = 'user-parent';
+/** Extension (issue 8). No 2.42 long option starts with `l`, so no prefix nsenter accepts changes meaning. */
+const LIST_TARGETS = 'list-targets';
 
 /**
  * 2.42's long options. `--follow-context` exists only in SELinux builds; without it, the word is an
@@ -42,6 +44,7 @@ const LONG_OPTIONS: readonly LongOption[] = [
   { name: PRESERVE_CREDENTIALS, argument: 'none', key: PRESERVE_CREDENTIALS },
   { name: KEEP_CAPS, argument: 'none', key: KEEP_CAPS },
   { name: USER_PARENT, argument: 'none', key: USER_PARENT },
+  { name: LIST_TARGETS, argument: 'none', key: LIST_TARGETS },
 ];
 
 /** nsenter 2.42's whole option table, for getoptLong. */
@@ -68,6 +71,7 @@ interface Draft {
   earlyFiles: EarlyFile[];
   target: number | undefined;
   targetInode: bigint | undefined;
+  targetName: TargetName | undefined;
   all: boolean;
   /** The last file named for each namespace (explicit beats bare, §2.6). */
   namespaceFiles: Partial<Record<Namespace, number>>;
@@ -95,6 +99,7 @@ function emptyDraft(): Draft {
     earlyFiles: [],
     target: undefined,
     targetInode: undefined,
+    targetName: undefined,
     all: false,
     namespaceFiles: {},
     bareNamespaces: new Set(),
@@ -184,6 +189,8 @@ function applyOption(draft: Draft, key: string, value: string | undefined): Pars
     case USER_PARENT:
       draft.userParent = true;
       return undefined;
+    case LIST_TARGETS:
+      return { kind: 'list-targets' };
     default:
       throw new Error(`option table and parser disagree about '${key}'`);
   }
@@ -238,11 +245,32 @@ function wdOptionName(key: 'w' | 'W'): string {
  * (§2.8, §10.2, §12).
  */
 function setTarget(draft: Draft, value: string): ParseStop | undefined {
+  const named = parseTargetName(value);
+  if (named !== undefined) {
+    if (named.name === '') return { kind: 'error', message: `invalid target '${value}': a name must follow '${named.kind}:'` };
+    draft.target = undefined;
+    draft.targetInode = undefined;
+    draft.targetName = named;
+    return undefined;
+  }
+  draft.targetName = undefined;
   const parsed = parsePidArgument(value);
   if (parsed === undefined) return { kind: 'error', message: 'invalid PID argument' };
   draft.target = parsed.pid;
   draft.targetInode = parsed.inode;
   return undefined;
+}
+
+/**
+ * Extension (issue 8): `KIND:NAME` or `KIND://NAME` for a known kind; KIND starts with a letter (`k8s`).
+ * Every such value is one nsenter refuses (`invalid PID argument`), so no accepted command line
+ * changes meaning. undefined when `value` is not of that form.
+ */
+export function parseTargetName(value: string): TargetName | undefined {
+  const match = /^([a-z][a-z0-9]*):(?:\/\/)?(.*)$/s.exec(value);
+  if (match === null) return undefined;
+  const kind = TARGET_KINDS.find((known) => known === match[1]);
+  return kind === undefined ? undefined : { kind, name: match[2]! };
 }
 
 /**
@@ -288,6 +316,7 @@ function finish(draft: Draft, program: readonly string[]): Options {
   return {
     target: draft.target,
     targetInode: draft.targetInode,
+    targetName: draft.targetName,
     all: draft.all,
     namespaces,
     // A bare -r/-w anywhere wins: upstream opens the target's root/cwd after parsing, over the fd (§2.6).

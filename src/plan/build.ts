@@ -39,14 +39,17 @@ export function enabledNamespaces(options: Options, facts: SystemFacts): Map<Nam
 }
 
 export function buildPlan(options: Options, facts: SystemFacts, caller: Caller): PlanResult {
-  const unsupported = notYetSupported(options);
-  if (unsupported !== undefined) return fail(`${unsupported} is not supported yet`);
+  if (options.followContext) return fail('--follow-context is not supported yet');
   const enabled = enabledNamespaces(options, facts);
   const target = options.target;
+  // -N replaces the network namespace whatever else named one (§5.5), so the target's ns/net is
+  // not opened for it; --user-parent likewise decides the user namespace itself (§5.4).
+  const netFromSocket = options.netSocket !== undefined;
+  if (netFromSocket) enabled.delete('net');
 
-  // Phase 1, what to open (§3 steps 5–6). Bare flags need a target.
+  // Phase 1, what to open (§3 steps 5–6). Bare flags, -N and --user-parent need a target.
   const fromTarget = [...enabled.values()].some((source) => source.from === 'target');
-  if (fromTarget && target === undefined) return fail('no target PID specified');
+  if ((fromTarget || netFromSocket || options.userParent) && target === undefined) return fail('no target PID specified');
   const files: FileToOpen[] = [];
   const slotOf = (file: FileToOpen): number => files.push(file) - 1;
   const open = (source: Source, targetPath: string): number =>
@@ -59,22 +62,61 @@ export function buildPlan(options: Options, facts: SystemFacts, caller: Caller):
       if (source.from === pass) nsSlots.set(ns, open(source, targetNsPath(target ?? 0, ns)));
     }
   }
-  const needTarget = (source: Source | undefined, what: string): string | undefined =>
-    source?.from === 'target' && target === undefined ? `neither filename nor target pid supplied for ${what}` : undefined;
-  const missing = needTarget(options.root, 'root') ?? needTarget(options.wd, 'cwd');
-  if (missing !== undefined) return fail(missing);
+  // Without a target, each of these fails with upstream's wording; `-S/-G follow` names the
+  // empty string, so its line ends in a space (§5.2).
+  const follow = options.setuid?.kind === 'follow' || options.setgid?.kind === 'follow';
+  const needTarget = (wanted: boolean, what: string): string | undefined =>
+    wanted && target === undefined ? `neither filename nor target pid supplied for ${what}` : undefined;
+  const opensInOrder: [Source | undefined, string][] = [
+    [options.root, 'root'],
+    [options.wd, 'cwd'],
+  ];
+  for (const [source, what] of opensInOrder) {
+    const missing = needTarget(source?.from === 'target', what);
+    if (missing !== undefined) return fail(missing, files);
+  }
   const rootSlot = options.root && open(options.root, `/proc/${target}/root`);
   const wdSlot = options.wd && open(options.wd, `/proc/${target}/cwd`);
+  // -e: /proc/PID/environ comes next; nsctl reads it here, before anything is entered.
+  const envMissing = needTarget(options.env, 'environ');
+  if (envMissing !== undefined) return fail(envMissing, files);
+  if (options.env && facts.environ?.ok === false) return fail(facts.environ.message, files);
+  const followMissing = needTarget(follow, '');
+  if (followMissing !== undefined) return fail(followMissing, files);
+  const ownerSlot = follow ? slotOf({ kind: 'path', path: `/proc/${target}/` }) : undefined;
+  let cgroupSlot: number | undefined;
+  if (options.joinCgroup) {
+    const cgroup = facts.cgroup;
+    if (cgroup === undefined || cgroup.kind === 'not-v2') return fail('--join-cgroup is only supported in cgroup v2', files);
+    if (cgroup.kind === 'error') return fail(cgroup.message, files);
+    cgroupSlot = slotOf({ kind: 'append', path: `/sys/fs/cgroup/${cgroup.path.replace(/^\/+/, '')}/cgroup.procs`, what: 'cgroup.procs' });
+  }
+  // --user-parent asks NS_GET_USERNS of the user namespace to be entered, or of the target's.
+  const userSource = options.userParent && !nsSlots.has('user') ? slotOf({ kind: 'path', path: targetNsPath(target ?? 0, 'user') }) : undefined;
 
-  // Phase 2, what to do (§3 steps 9–24).
-  if (enabled.size === 0) return { ok: false, message: 'no namespace specified', openFirst: files };
+  // Phase 2, what to do (§3 steps 8–24).
   const steps: Step[] = [];
   let nextSlot = files.length;
+  if (options.targetInode !== undefined && target !== undefined) {
+    steps.push({ op: 'check-target', pid: target, inode: options.targetInode });
+  }
+  if (options.userParent) {
+    const from = nsSlots.get('user') ?? userSource!;
+    const slot = nextSlot++;
+    steps.push({ op: 'user-parent', slot, from });
+    nsSlots.set('user', slot);
+  }
+  if (options.netSocket !== undefined) {
+    const slot = nextSlot++;
+    steps.push({ op: 'net-socket', slot, pid: target!, fd: options.netSocket });
+    nsSlots.set('net', slot);
+  }
+  if (nsSlots.size === 0) return { ok: false, message: 'no namespace specified', openFirst: files };
 
-  const userNs = enabled.has('user');
+  const userNs = nsSlots.has('user');
   const forceIds = userNs && !options.preserveCredentials;
-  const uid = numericId(options.setuid) ?? (forceIds ? 0 : undefined);
-  const gid = numericId(options.setgid) ?? (forceIds ? 0 : undefined);
+  const uid = idValue(options.setuid) ?? (forceIds ? 0 : undefined);
+  const gid = idValue(options.setgid) ?? (forceIds ? 0 : undefined);
   if (forceIds) steps.push({ op: 'setgroups', attempt: 'before-switch' });
 
   // Two passes (§3 steps 12–13): first everything but the user namespace, failures ignored, so
@@ -103,7 +145,19 @@ export function buildPlan(options: Options, facts: SystemFacts, caller: Caller):
   }
   if (cwdSlot !== undefined) steps.push({ op: 'chdir', slot: cwdSlot });
 
-  if (enabled.has('pid') && !options.noFork) steps.push({ op: 'fork' });
+  // -e (§7, step 18): upstream sets the variables after the switch; a bad entry fails there,
+  // which is after every check above, so it is checked here, at the same point in the order.
+  let env = caller.env;
+  if (options.env && facts.environ?.ok === true) {
+    const parsed = parseEnviron(facts.environ.data);
+    if (!parsed.ok) return fail(parsed.message);
+    env = parsed.env;
+  }
+  if (cgroupSlot !== undefined) steps.push({ op: 'join-cgroup', slot: cgroupSlot });
+  // -S/-G follow (step 20): the owner of /proc/PID as seen now, through the new user namespace.
+  if (ownerSlot !== undefined) steps.push({ op: 'stat-owner', slot: ownerSlot });
+
+  if (nsSlots.has('pid') && !options.noFork) steps.push({ op: 'fork' });
 
   // Credentials last, in the child: groups, then gid, then uid (§3 step 22).
   if (gid !== undefined) {
@@ -111,9 +165,43 @@ export function buildPlan(options: Options, facts: SystemFacts, caller: Caller):
     steps.push({ op: 'setgid', gid });
   }
   if (uid !== undefined) steps.push({ op: 'setuid', uid });
+  // --keep-caps whenever a user namespace was entered; upstream skips it when the user namespace
+  // is the only one (its pass-1 mask of 0 means "all", §13.2): fixed here.
+  if (options.keepCaps && userNs) steps.push({ op: 'keep-caps' });
 
-  steps.push(execStep(options.program, caller.env));
+  steps.push(execStep(options.program, env));
   return { ok: true, plan: { files, steps } };
+}
+
+export type EnvironResult = { readonly ok: true; readonly env: readonly string[] } | { readonly ok: false; readonly message: string };
+
+/**
+ * The target's environ (NUL-separated `NAME=value` entries) as an environment (§7): entries
+ * without `=` and empty ones are skipped; for a repeated name the last value wins, at the place of
+ * its last occurrence. Upstream builds the same set but in reverse order (a prepend list, §13.9);
+ * nsctl keeps the target's order. A name-less `=x` entry makes upstream's setenv fail with EINVAL.
+ * Bytes that are not UTF-8 are refused rather than changed (the plan carries UTF-8 text).
+ */
+export function parseEnviron(data: Uint8Array): EnvironResult {
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(data);
+  } catch {
+    return { ok: false, message: 'failed to get environment variables: Invalid or incomplete multibyte or wide character' };
+  }
+  const last = new Map<string, number>();
+  const entries = text.split('\0');
+  entries.forEach((entry, i) => {
+    const eq = entry.indexOf('=');
+    if (eq >= 0) last.set(entry.slice(0, eq), i);
+  });
+  if (last.has('')) return { ok: false, message: 'failed to set environment variables: Invalid argument' };
+  const env: string[] = [];
+  entries.forEach((entry, i) => {
+    const eq = entry.indexOf('=');
+    if (eq >= 0 && last.get(entry.slice(0, eq)) === i) env.push(entry);
+  });
+  return { ok: true, env };
 }
 
 /**
@@ -146,27 +234,11 @@ function inTableOrder(slots: ReadonlyMap<Namespace, number>): [Namespace, number
   });
 }
 
-function numericId(choice: Options['setuid']): number | undefined {
-  return choice?.kind === 'id' ? choice.value : undefined;
+function idValue(choice: Options['setuid']): number | 'owner' | undefined {
+  if (choice === undefined) return undefined;
+  return choice.kind === 'id' ? choice.value : 'owner';
 }
 
-/**
- * Options nsenter has that nsctl does not carry out yet. Refusing them beats running the program
- * in a state the user did not ask for.
- */
-function notYetSupported(options: Options): string | undefined {
-  if (options.targetInode !== undefined) return '--target PID:INODE';
-  if (options.env) return '--env';
-  if (options.joinCgroup) return '--join-cgroup';
-  if (options.netSocket !== undefined) return '--net-socket';
-  if (options.userParent) return '--user-parent';
-  if (options.keepCaps) return '--keep-caps';
-  if (options.followContext) return '--follow-context';
-  if (options.setuid?.kind === 'follow') return '--setuid follow';
-  if (options.setgid?.kind === 'follow') return '--setgid follow';
-  return undefined;
-}
-
-function fail(message: string): PlanResult {
-  return { ok: false, message };
+function fail(message: string, openFirst?: readonly FileToOpen[]): PlanResult {
+  return openFirst === undefined ? { ok: false, message } : { ok: false, message, openFirst: [...openFirst] };
 }

@@ -1,2 +1,2 @@
-export { buildPlan, enabledNamespaces, DEFAULT_SEARCH_PATH, type Caller, type PlanResult } from './build.ts';
-export type { FileToOpen, Plan, Step } from './plan.ts';
+export { buildPlan, enabledNamespaces, DEFAULT_SEARCH_PATH, parseEnviron, type EnvironResult, type Caller, type PlanResult } from './build.ts';
+export type { FileToOpen, IdValue, Plan, Step } from './plan.ts';

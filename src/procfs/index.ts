@@ -1,6 +1,7 @@
 // What the planner needs to know about this machine and the target, read from /proc. The only
 // stage besides the runner that touches the system; everything it returns is plain data.
-import { existsSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync, readFileSync, statSync, statfsSync } from 'node:fs';
+import type { Options } from '../cli/options.ts';
 import { NAMESPACES, PROC_NAME, type Namespace } from '../kernel/namespaces.ts';
 import { strerrorOfCode } from '../kernel/errno.ts';
 
@@ -12,7 +13,28 @@ export interface SystemFacts {
    * skips that namespace: the kernel refuses to re-enter it (EINVAL).
    */
   readonly targetUserNsIsOurs: boolean | undefined;
+  /**
+   * `-e`: the bytes of /proc/PID/environ, read before anything is entered (upstream opens it before
+   * the switch and reads it after; the contents are fixed at exec, so the result is the same).
+   * An error is kept as a value: upstream opens this file after root and cwd, so their errors
+   * come first, and the planner knows that order.
+   */
+  readonly environ?: FileRead | undefined;
+  /** `-c`: whether /sys/fs/cgroup is cgroup v2, and the target's cgroup path (§3 step 7). */
+  readonly cgroup?: CgroupFacts | undefined;
 }
+
+export type FileRead = { readonly ok: true; readonly data: Uint8Array } | { readonly ok: false; readonly message: string };
+
+export type CgroupFacts =
+  | { readonly kind: 'not-v2' }
+  | { readonly kind: 'error'; readonly message: string }
+  /** `path`: the text after the last `:` of the first line of /proc/PID/cgroup. */
+  | { readonly kind: 'v2'; readonly path: string };
+
+/** The most of /proc/PID/environ nsctl reads; a larger one is refused (E2BIG), not cut short. */
+export const ENVIRON_MAX = 4 * 1024 * 1024;
+const CGROUP2_SUPER_MAGIC = 0x63677270;
 
 export type ProcfsResult = { readonly ok: true; readonly facts: SystemFacts } | { readonly ok: false; readonly message: string };
 
@@ -29,8 +51,17 @@ export function readSystemFacts(
   wantAll: boolean,
   explicit: ReadonlySet<Namespace>,
   target: number | undefined,
+  wants: Pick<Options, 'env' | 'joinCgroup' | 'targetInode'> = { env: false, joinCgroup: false },
 ): ProcfsResult {
-  if (!wantAll) return { ok: true, facts: { supported: new Set(), targetUserNsIsOurs: undefined } };
+  // `-t PID:INODE` is checked while parsing upstream, before everything else. A PID with no
+  // process gets pidfd_open's ESRCH there; the inode itself is compared by the helper, which
+  // can call pidfd_open (check-target step).
+  if (wants.targetInode !== undefined && target !== undefined && !existsSync(`/proc/${target}`)) {
+    return { ok: false, message: `failed to obtain a valid file descriptor for PID ${target}: No such process` };
+  }
+  const environ = wants.env && target !== undefined ? readEnviron(target) : undefined;
+  const cgroup = wants.joinCgroup ? readCgroup(target) : undefined;
+  if (!wantAll) return { ok: true, facts: { supported: new Set(), targetUserNsIsOurs: undefined, environ, cgroup } };
   const supported = new Set<Namespace>(NAMESPACES.filter((ns) => existsSync(`/proc/self/ns/${PROC_NAME[ns]}`)));
   let targetUserNsIsOurs: boolean | undefined;
   if (supported.has('user') && !explicit.has('user')) {
@@ -41,5 +72,59 @@ export function readSystemFacts(
       return { ok: false, message: `stat of ${path} failed: ${strerrorOfCode((error as NodeJS.ErrnoException).code)}` };
     }
   }
-  return { ok: true, facts: { supported, targetUserNsIsOurs } };
+  return { ok: true, facts: { supported, targetUserNsIsOurs, environ, cgroup } };
+}
+
+function errnoText(error: unknown): string {
+  return strerrorOfCode((error as NodeJS.ErrnoException).code);
+}
+
+/** Reads /proc/PID/environ whole, up to ENVIRON_MAX bytes. */
+export function readEnviron(pid: number): FileRead {
+  const path = `/proc/${pid}/environ`;
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (error) {
+    return { ok: false, message: `cannot open ${path}: ${errnoText(error)}` };
+  }
+  try {
+    const buffer = Buffer.alloc(ENVIRON_MAX + 1);
+    let got = 0;
+    for (;;) {
+      const n = readSync(fd, buffer, got, buffer.length - got, null);
+      if (n === 0) break;
+      got += n;
+      if (got > ENVIRON_MAX) return { ok: false, message: 'failed to get environment variables: Argument list too long' };
+    }
+    return { ok: true, data: new Uint8Array(buffer.subarray(0, got)) };
+  } catch (error) {
+    return { ok: false, message: `failed to get environment variables: ${errnoText(error)}` };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * `-c` (§3 step 7): /sys/fs/cgroup must be cgroup v2; then the target's cgroup path. Without a
+ * target the error is upstream's "neither filename nor target pid supplied for cgroup".
+ */
+function readCgroup(target: number | undefined): CgroupFacts {
+  try {
+    if (statfsSync('/sys/fs/cgroup').type !== CGROUP2_SUPER_MAGIC) return { kind: 'not-v2' };
+  } catch (error) {
+    return { kind: 'error', message: `statfs /sys/fs/cgroup failed: ${errnoText(error)}` };
+  }
+  if (target === undefined) return { kind: 'error', message: 'neither filename nor target pid supplied for cgroup' };
+  const path = `/proc/${target}/cgroup`;
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    return { kind: 'error', message: `cannot open ${path}: ${errnoText(error)}` };
+  }
+  const first = text.split('\n')[0] ?? '';
+  const colon = first.lastIndexOf(':');
+  if (colon < 0) return { kind: 'error', message: 'failed to get cgroup path: Invalid argument' };
+  return { kind: 'v2', path: first.slice(colon + 1) };
 }

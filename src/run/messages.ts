@@ -42,6 +42,18 @@ function whatFailed(step: Step | undefined, reply: StepFailure): string {
       return 'change directory by working directory file descriptor failed';
     case 'fork':
       return 'fork failed';
+    case 'check-target':
+      return reply.subOp === 1 ? 'failed to statx() pidfd' : `failed to obtain a valid file descriptor for PID ${step.pid}`;
+    case 'net-socket':
+      return NET_SOCKET_PARTS[reply.subOp]?.(step) ?? 'net-socket failed';
+    case 'user-parent':
+      return 'failed to open parent namespace';
+    case 'join-cgroup':
+      return 'write cgroup.procs failed';
+    case 'stat-owner':
+      return 'fstat of the target failed';
+    case 'keep-caps':
+      return KEEP_CAPS_PARTS[reply.subOp] ?? 'keep-caps failed';
     case 'exec':
       return `failed to execute ${step.file}`;
     case 'exec-login-shell':
@@ -51,6 +63,21 @@ function whatFailed(step: Step | undefined, reply: StepFailure): string {
       return `internal error: the helper reported step ${reply.step}, which the plan does not have`;
   }
 }
+
+// nsenter names its own descriptor numbers here (`pidfd_getfd(3, 99)`); the helper's would be
+// meaningless to the user, so the sentence uses the ones nsenter has in the same situation: its
+// pidfd is 3 (after stdin, stdout, stderr) and the fetched socket 4 (§10.2).
+const NET_SOCKET_PARTS: Readonly<Record<number, (step: { pid: number; fd: number }) => string>> = {
+  1: (step) => `failed to pidfd_open() for ${step.pid}`,
+  2: (step) => `pidfd_getfd(3, ${step.fd})`,
+  3: () => 'ioctl(4, SIOCGSKNS)',
+};
+
+const KEEP_CAPS_PARTS: Readonly<Record<number, string>> = {
+  1: 'capget failed',
+  2: 'capset failed',
+  3: 'prctl(PR_CAP_AMBIENT) failed',
+};
 
 const CHROOT_PARTS: Readonly<Record<number, string>> = {
   1: 'change directory by root file descriptor failed',

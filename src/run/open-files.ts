@@ -1,6 +1,6 @@
 // Opening files in nsctl's own process, before the helper starts and before any namespace
 // changes. Node opens with O_CLOEXEC; the runner hands the descriptors to the helper explicitly.
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, constants, openSync } from 'node:fs';
 import type { EarlyFile } from '../cli/index.ts';
 import { strerrorOfCode } from '../kernel/errno.ts';
 import type { FileToOpen } from '../plan/index.ts';
@@ -27,10 +27,31 @@ export function openEarlyFiles(files: readonly EarlyFile[]): Opened {
 
 /** The plan's files, reusing the early descriptors it refers to. */
 export function openPlanFiles(files: readonly FileToOpen[], early: readonly number[]): Opened {
-  const opened = openPaths(files.flatMap((file) => (file.kind === 'path' ? [file.path] : [])));
-  if (!opened.ok) return opened;
-  const fresh = opened.fds[Symbol.iterator]();
-  return { ok: true, fds: files.map((file) => (file.kind === 'early' ? early[file.index]! : fresh.next().value!)) };
+  const fds: number[] = [];
+  const fresh: number[] = [];
+  for (const file of files) {
+    if (file.kind === 'early') {
+      fds.push(early[file.index]!);
+      continue;
+    }
+    const opened = file.kind === 'path' ? openPaths([file.path]) : openAppend(file.path, file.what);
+    if (!opened.ok) {
+      closeAll(fresh);
+      return opened;
+    }
+    fresh.push(opened.fds[0]!);
+    fds.push(opened.fds[0]!);
+  }
+  return { ok: true, fds };
+}
+
+/** `-c`'s cgroup.procs: write-only, appending, never created (upstream's wording on failure). */
+function openAppend(path: string, what: string): Opened {
+  try {
+    return { ok: true, fds: [openSync(path, constants.O_WRONLY | constants.O_APPEND)] };
+  } catch (error) {
+    return { ok: false, message: `failed to open ${what}: ${strerrorOfCode((error as NodeJS.ErrnoException).code)}` };
+  }
 }
 
 export function closeAll(fds: readonly number[]): void {

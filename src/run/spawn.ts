@@ -6,6 +6,7 @@ import type { StdioOptions } from 'node:child_process';
 import type { Plan } from '../plan/index.ts';
 import { decodeReply, encodePlan } from '../wire/index.ts';
 import { failureMessage } from './messages.ts';
+import { relaySignals } from './signals.ts';
 
 export type Outcome =
   | { readonly kind: 'exited'; readonly code: number }
@@ -14,19 +15,15 @@ export type Outcome =
   | { readonly kind: 'failed'; readonly code: number; readonly message: string };
 
 /**
- * Signals that reach nsctl's PID go on to the program, which upstream's forking parent does not
- * do (user-needs.md item 1). SIGINT and SIGQUIT come from the terminal to the whole foreground
- * group, so the program has them already; nsctl only must not die of them first.
+ * @param callerFds descriptors beyond stderr that the caller gave nsctl (bin/nsctl notes them):
+ *   they reach the program at the same numbers, as with nsenter.
  */
-const FORWARDED: readonly NodeJS.Signals[] = ['SIGTERM', 'SIGHUP', 'SIGUSR1', 'SIGUSR2', 'SIGALRM'];
-const IGNORED: readonly NodeJS.Signals[] = ['SIGINT', 'SIGQUIT'];
-
-export function runHelper(helperPath: string, plan: Plan, fds: readonly number[]): Promise<Outcome> {
-  // Descriptors the caller gave us beyond stderr must reach the program unchanged, so the
-  // channel goes above every descriptor this process has; the plan's files follow it.
+export function runHelper(helperPath: string, plan: Plan, fds: readonly number[], callerFds: ReadonlySet<number>): Promise<Outcome> {
+  // The channel goes above every descriptor this process has, so it never takes a caller's
+  // number; the plan's files follow it.
   const channelFd = Math.max(2, ...readdirSync('/proc/self/fd').map(Number)) + 1;
   const stdio: StdioOptions = ['inherit', 'inherit', 'inherit'];
-  for (let fd = 3; fd < channelFd; fd++) stdio.push('ignore');
+  for (let fd = 3; fd < channelFd; fd++) stdio.push(callerFds.has(fd) ? fd : 'ignore');
   stdio.push('pipe', ...fds);
 
   // The helper reads nothing from its environment; the program's environment is in the plan.
@@ -37,20 +34,14 @@ export function runHelper(helperPath: string, plan: Plan, fds: readonly number[]
   channel.on('error', () => {}); // EPIPE when the helper dies early; its exit says why.
   channel.end(encodePlan(plan, channelFd + 1));
 
-  const forward = (signal: NodeJS.Signals): void => {
-    child.kill(signal);
-  };
-  const ignore = (): void => {};
-  for (const signal of FORWARDED) process.on(signal, forward);
-  for (const signal of IGNORED) process.on(signal, ignore);
+  const relay = relaySignals(child);
 
   return new Promise((resolve) => {
     child.on('error', (error: NodeJS.ErrnoException) => {
       resolve({ kind: 'failed', code: 1, message: spawnFailure(helperPath, error) });
     });
     child.on('close', (code, signal) => {
-      for (const signal of FORWARDED) process.off(signal, forward);
-      for (const signal of IGNORED) process.off(signal, ignore);
+      relay.stop();
       const decoded = decodeReply(Buffer.concat(reply));
       const message = failureMessage(plan.steps, decoded);
       // A step's failure exits as upstream would (1, or 126/127 for exec); anything else is

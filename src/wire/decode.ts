@@ -7,6 +7,8 @@ import type { Step } from '../plan/plan.ts';
 import {
   BODY_MAX,
   FD_LIMIT,
+  INT_MAX,
+  FLAG_ID_OWNER,
   FLAG_SETGROUPS_AFTER_SWITCH,
   FLAG_SETNS_SOFT,
   HEADER_LEN,
@@ -95,6 +97,7 @@ function decodeBody(body: Uint8Array): WirePlan {
   let slots: WirePlan['slots'];
   let defined = 0;
   let forkSeen = false;
+  let ownerSeen = false;
   let execSeen = false;
   let execPhase = 0; // 0 steps, 1 ARGs, 2 ENVs, 3 SEARCH_PATH
   const args: Uint8Array[] = [];
@@ -174,10 +177,52 @@ function decodeBody(body: Uint8Array): WirePlan {
         steps.push({ op: 'setgroups', afterSwitch: (flags & FLAG_SETGROUPS_AFTER_SWITCH) !== 0 });
         break;
       case RecordType.SETGID:
-        steps.push({ op: 'setgid', id: u32(p, 0) });
+      case RecordType.SETUID: {
+        const id = u32(p, 0);
+        const owner = (flags & FLAG_ID_OWNER) !== 0;
+        if (owner && id !== 0) invalid(`record ${index} (${name}): OWNER with id ${id}, expected 0`);
+        if (owner && !ownerSeen) invalid(`record ${index} (${name}): OWNER without an earlier STAT_OWNER`);
+        const op = type === RecordType.SETGID ? 'setgid' : 'setuid';
+        steps.push(owner ? { op, id, owner } : { op, id });
         break;
-      case RecordType.SETUID:
-        steps.push({ op: 'setuid', id: u32(p, 0) });
+      }
+      case RecordType.CHECK_TARGET: {
+        const pid = u32(p, 0);
+        const inode = BigInt(u32(p, 4)) | (BigInt(u32(p, 8)) << 32n);
+        if (pid === 0 || pid > INT_MAX) invalid(`record ${index} (check-target): pid ${pid} out of range`);
+        if (inode === 0n) invalid(`record ${index} (check-target): inode 0`);
+        steps.push({ op: 'check-target', pid, inode });
+        break;
+      }
+      case RecordType.NET_SOCKET: {
+        const slot = u32(p, 0);
+        const pid = u32(p, 4);
+        const fd = u32(p, 8);
+        if (pid === 0 || pid > INT_MAX) invalid(`record ${index} (net-socket): pid ${pid} out of range`);
+        if (fd > INT_MAX) invalid(`record ${index} (net-socket): fd ${fd} out of range`);
+        newSlot(index, name, slot);
+        steps.push({ op: 'net-socket', slot, pid, fd });
+        break;
+      }
+      case RecordType.USER_PARENT: {
+        const slot = u32(p, 0);
+        const from = u32(p, 4);
+        useSlot(index, name, from);
+        newSlot(index, name, slot);
+        steps.push({ op: 'user-parent', slot, from });
+        break;
+      }
+      case RecordType.JOIN_CGROUP:
+      case RecordType.STAT_OWNER: {
+        const slot = u32(p, 0);
+        useSlot(index, name, slot);
+        closed.add(slot);
+        if (type === RecordType.STAT_OWNER) ownerSeen = true;
+        steps.push({ op: type === RecordType.STAT_OWNER ? 'stat-owner' : 'join-cgroup', slot });
+        break;
+      }
+      case RecordType.KEEP_CAPS:
+        steps.push({ op: 'keep-caps' });
         break;
       case RecordType.SAVE_CWD: {
         const slot = u32(p, 0);
@@ -256,9 +301,16 @@ function toStep(w: WireStep): Step {
     case 'setgroups':
       return { op: 'setgroups', attempt: w.afterSwitch ? 'after-switch' : 'before-switch' };
     case 'setgid':
-      return { op: 'setgid', gid: w.id };
+      return { op: 'setgid', gid: w.owner === true ? 'owner' : w.id };
     case 'setuid':
-      return { op: 'setuid', uid: w.id };
+      return { op: 'setuid', uid: w.owner === true ? 'owner' : w.id };
+    case 'check-target':
+    case 'net-socket':
+    case 'user-parent':
+    case 'join-cgroup':
+    case 'stat-owner':
+    case 'keep-caps':
+      return w;
     case 'save-cwd':
     case 'chroot':
     case 'chdir':

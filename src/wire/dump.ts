@@ -39,7 +39,23 @@ export function dumpWire(wire: WirePlan): string {
         break;
       case 'setgid':
       case 'setuid':
-        lines.push(`${head} ${s.id}`);
+        lines.push(s.owner === true ? `${head} owner` : `${head} ${s.id}`);
+        break;
+      case 'check-target':
+        lines.push(`${head} pid=${s.pid} inode=${s.inode}`);
+        break;
+      case 'net-socket':
+        lines.push(`${head} slot=${s.slot} pid=${s.pid} fd=${s.fd}`);
+        break;
+      case 'user-parent':
+        lines.push(`${head} slot=${s.slot} from=${s.from}`);
+        break;
+      case 'join-cgroup':
+      case 'stat-owner':
+        lines.push(`${head} slot=${s.slot}`);
+        break;
+      case 'keep-caps':
+        lines.push(head);
         break;
       case 'save-cwd':
       case 'chroot':

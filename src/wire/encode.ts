@@ -4,6 +4,7 @@ import { CLONE_FLAG } from '../kernel/namespaces.ts';
 import type { Plan, Step } from '../plan/plan.ts';
 import { decodeWire } from './decode.ts';
 import {
+  FLAG_ID_OWNER,
   FLAG_SETGROUPS_AFTER_SWITCH,
   FLAG_SETNS_SOFT,
   HEADER_LEN,
@@ -39,9 +40,16 @@ function wireStep(step: Step): WireStep {
     case 'setgroups':
       return { op: 'setgroups', afterSwitch: step.attempt === 'after-switch' };
     case 'setgid':
-      return { op: 'setgid', id: step.gid };
+      return step.gid === 'owner' ? { op: 'setgid', id: 0, owner: true } : { op: 'setgid', id: step.gid };
     case 'setuid':
-      return { op: 'setuid', id: step.uid };
+      return step.uid === 'owner' ? { op: 'setuid', id: 0, owner: true } : { op: 'setuid', id: step.uid };
+    case 'check-target':
+    case 'net-socket':
+    case 'user-parent':
+    case 'join-cgroup':
+    case 'stat-owner':
+    case 'keep-caps':
+      return step;
     case 'save-cwd':
     case 'chroot':
     case 'chdir':
@@ -90,6 +98,11 @@ function u32s(...values: number[]): Uint8Array {
   return out;
 }
 
+function u64(v: bigint): Uint8Array {
+  if (v < 0n || v > 0xffffffffffffffffn) throw new PlanEncodingError(`${v} is not a u64`);
+  return u32s(Number(v & 0xffffffffn), Number(v >> 32n));
+}
+
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
   const out = new Uint8Array(a.length + b.length);
   out.set(a, 0);
@@ -113,10 +126,28 @@ function records(wire: WirePlan): Rec[] {
         out.push({ type: RecordType.SETGROUPS, flags: s.afterSwitch ? FLAG_SETGROUPS_AFTER_SWITCH : 0, payload: EMPTY });
         break;
       case 'setgid':
-        out.push({ type: RecordType.SETGID, flags: 0, payload: u32s(s.id) });
+        out.push({ type: RecordType.SETGID, flags: s.owner === true ? FLAG_ID_OWNER : 0, payload: u32s(s.id) });
         break;
       case 'setuid':
-        out.push({ type: RecordType.SETUID, flags: 0, payload: u32s(s.id) });
+        out.push({ type: RecordType.SETUID, flags: s.owner === true ? FLAG_ID_OWNER : 0, payload: u32s(s.id) });
+        break;
+      case 'check-target':
+        out.push({ type: RecordType.CHECK_TARGET, flags: 0, payload: concat(u32s(s.pid), u64(s.inode)) });
+        break;
+      case 'net-socket':
+        out.push({ type: RecordType.NET_SOCKET, flags: 0, payload: u32s(s.slot, s.pid, s.fd) });
+        break;
+      case 'user-parent':
+        out.push({ type: RecordType.USER_PARENT, flags: 0, payload: u32s(s.slot, s.from) });
+        break;
+      case 'join-cgroup':
+        out.push({ type: RecordType.JOIN_CGROUP, flags: 0, payload: u32s(s.slot) });
+        break;
+      case 'stat-owner':
+        out.push({ type: RecordType.STAT_OWNER, flags: 0, payload: u32s(s.slot) });
+        break;
+      case 'keep-caps':
+        out.push({ type: RecordType.KEEP_CAPS, flags: 0, payload: EMPTY });
         break;
       case 'save-cwd':
         out.push({ type: RecordType.SAVE_CWD, flags: 0, payload: u32s(s.slot) });

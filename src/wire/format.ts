@@ -35,10 +35,20 @@ export const RecordType = {
   SEARCH_PATH: 14,
   EXEC: 15,
   EXEC_LOGIN_SHELL: 16,
+  CHECK_TARGET: 17,
+  NET_SOCKET: 18,
+  USER_PARENT: 19,
+  JOIN_CGROUP: 20,
+  STAT_OWNER: 21,
+  KEEP_CAPS: 22,
 } as const;
 
 export const FLAG_SETNS_SOFT = 1;
 export const FLAG_SETGROUPS_AFTER_SWITCH = 1;
+/** SETGID/SETUID: use the id the last STAT_OWNER read; the payload id must then be 0. */
+export const FLAG_ID_OWNER = 1;
+/** Largest pid and descriptor number a record may carry (both are C ints in the helper). */
+export const INT_MAX = 0x7fffffff;
 
 /** Payload shape: a fixed length, a string, or a u32 slot followed by a string. */
 export type PayloadShape = number | 'string' | 'slot+string';
@@ -57,8 +67,8 @@ export const RECORD_INFO: Readonly<Record<number, RecordInfo>> = {
   2: { name: 'slots', flags: 0, payload: 8, isStep: false },
   3: { name: 'setns', flags: FLAG_SETNS_SOFT, payload: 8, isStep: true },
   4: { name: 'setgroups', flags: FLAG_SETGROUPS_AFTER_SWITCH, payload: 0, isStep: true },
-  5: { name: 'setgid', flags: 0, payload: 4, isStep: true },
-  6: { name: 'setuid', flags: 0, payload: 4, isStep: true },
+  5: { name: 'setgid', flags: FLAG_ID_OWNER, payload: 4, isStep: true },
+  6: { name: 'setuid', flags: FLAG_ID_OWNER, payload: 4, isStep: true },
   7: { name: 'save-cwd', flags: 0, payload: 4, isStep: true },
   8: { name: 'open-late', flags: 0, payload: 'slot+string', isStep: true },
   9: { name: 'chroot', flags: 0, payload: 4, isStep: true },
@@ -69,6 +79,12 @@ export const RECORD_INFO: Readonly<Record<number, RecordInfo>> = {
   14: { name: 'search-path', flags: 0, payload: 'string', isStep: false },
   15: { name: 'exec', flags: 0, payload: 'string', isStep: true },
   16: { name: 'exec-login-shell', flags: 0, payload: 'string', isStep: true },
+  17: { name: 'check-target', flags: 0, payload: 12, isStep: true },
+  18: { name: 'net-socket', flags: 0, payload: 12, isStep: true },
+  19: { name: 'user-parent', flags: 0, payload: 8, isStep: true },
+  20: { name: 'join-cgroup', flags: 0, payload: 4, isStep: true },
+  21: { name: 'stat-owner', flags: 0, payload: 4, isStep: true },
+  22: { name: 'keep-caps', flags: 0, payload: 0, isStep: true },
 };
 
 /**
@@ -78,8 +94,14 @@ export const RECORD_INFO: Readonly<Record<number, RecordInfo>> = {
 export type WireStep =
   | { readonly op: 'setns'; readonly slot: number; readonly nstype: number; readonly soft: boolean }
   | { readonly op: 'setgroups'; readonly afterSwitch: boolean }
-  | { readonly op: 'setgid'; readonly id: number }
-  | { readonly op: 'setuid'; readonly id: number }
+  | { readonly op: 'setgid'; readonly id: number; readonly owner?: boolean }
+  | { readonly op: 'setuid'; readonly id: number; readonly owner?: boolean }
+  | { readonly op: 'check-target'; readonly pid: number; readonly inode: bigint }
+  | { readonly op: 'net-socket'; readonly slot: number; readonly pid: number; readonly fd: number }
+  | { readonly op: 'user-parent'; readonly slot: number; readonly from: number }
+  | { readonly op: 'join-cgroup'; readonly slot: number }
+  | { readonly op: 'stat-owner'; readonly slot: number }
+  | { readonly op: 'keep-caps' }
   | { readonly op: 'save-cwd'; readonly slot: number }
   | { readonly op: 'open-late'; readonly slot: number; readonly path: Uint8Array }
   | { readonly op: 'chroot'; readonly slot: number }

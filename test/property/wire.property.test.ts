@@ -204,6 +204,11 @@ describe('wire format, TypeScript against the helper', () => {
     fc.record({ kind: fc.constant('byte' as const), at: fc.nat(), value: fc.nat(255) }),
     fc.record({ kind: fc.constant('header-byte' as const), at: fc.nat(), value: fc.nat(255) }),
     fc.record({ kind: fc.constant('append' as const), extra: fc.uint8Array({ minLength: 1, maxLength: 24 }) }),
+    // Whole records moved about: the structure stays well-formed, so these reach the sequencing and
+    // slot rules rather than the length checks.
+    fc.record({ kind: fc.constant('swap' as const), i: fc.nat(), j: fc.nat() }),
+    fc.record({ kind: fc.constant('duplicate' as const), i: fc.nat(), j: fc.nat() }),
+    fc.record({ kind: fc.constant('drop' as const), i: fc.nat() }),
     fc.record({
       kind: fc.constant('huge-length' as const),
       at: fc.nat(),
@@ -219,7 +224,41 @@ describe('wire format, TypeScript against the helper', () => {
     return out;
   }
 
+  /** The records of an encoding as byte ranges (only those that fit), and the header. */
+  function records(bytes: Uint8Array): Uint8Array[] {
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    return recordOffsets(bytes)
+      .filter((off) => off + 8 + view.getUint32(off + 4, true) <= bytes.length)
+      .map((off) => bytes.subarray(off, off + 8 + view.getUint32(off + 4, true)));
+  }
+
+  /** A header with body_len set to fit `recs`, then `recs` back to back. */
+  function rebuild(bytes: Uint8Array, recs: readonly Uint8Array[]): Uint8Array {
+    const bodyLen = recs.reduce((n, r) => n + r.length, 0);
+    const out = new Uint8Array(HEADER_LEN + bodyLen);
+    out.set(bytes.subarray(0, HEADER_LEN));
+    new DataView(out.buffer).setUint32(8, bodyLen, true);
+    let off = HEADER_LEN;
+    for (const r of recs) {
+      out.set(r, off);
+      off += r.length;
+    }
+    return out;
+  }
+
   function mutate(bytes: Uint8Array, m: Mutation): Uint8Array {
+    if (m.kind === 'swap' || m.kind === 'duplicate' || m.kind === 'drop') {
+      if (bytes.length < HEADER_LEN) return bytes;
+      const recs = records(bytes);
+      if (recs.length === 0) return bytes;
+      const i = m.i % recs.length;
+      if (m.kind === 'drop') return rebuild(bytes, recs.filter((_, k) => k !== i));
+      const j = m.j % recs.length;
+      if (m.kind === 'duplicate') return rebuild(bytes, [...recs.slice(0, j), recs[i]!, ...recs.slice(j)]);
+      const swapped = [...recs];
+      [swapped[i], swapped[j]] = [recs[j]!, recs[i]!];
+      return rebuild(bytes, swapped);
+    }
     const out = new Uint8Array(bytes);
     const view = new DataView(out.buffer);
     switch (m.kind) {
@@ -256,7 +295,28 @@ describe('wire format, TypeScript against the helper', () => {
     | { kind: 'flip'; at: number; bit: number }
     | { kind: 'byte' | 'header-byte'; at: number; value: number }
     | { kind: 'append'; extra: Uint8Array }
+    | { kind: 'swap' | 'duplicate'; i: number; j: number }
+    | { kind: 'drop'; i: number }
     | { kind: 'huge-length'; at: number; value: number };
+
+  it('gives the same verdict as the TypeScript decoder for plans with records swapped, dropped or repeated', () => {
+    const seen = { valid: 0, invalid: 0 };
+    const structural = fc.oneof(
+      fc.record({ kind: fc.constant('swap' as const), i: fc.nat(), j: fc.nat() }),
+      fc.record({ kind: fc.constant('duplicate' as const), i: fc.nat(), j: fc.nat() }),
+      fc.record({ kind: fc.constant('drop' as const), i: fc.nat() }),
+    );
+    fc.assert(
+      fc.property(planAndFd, fc.array(structural, { minLength: 1, maxLength: 2 }), ({ plan, firstFd }, ms) => {
+        let bytes = encodePlan(plan, firstFd);
+        for (const m of ms) bytes = mutate(bytes, m);
+        seen[expectSameVerdict(bytes)]++;
+      }),
+      { numRuns: 200 },
+    );
+    expect(seen.valid).toBeGreaterThan(0);
+    expect(seen.invalid).toBeGreaterThan(0);
+  });
 
   it('gives the same verdict as the TypeScript decoder for corrupted plans, never a signal', () => {
     const seen = { valid: 0, invalid: 0 };

@@ -208,7 +208,7 @@ describe('decoding: the helper and TypeScript reject the same things with the sa
     ['a torn record header', cat(header(4), new Uint8Array(4)), 'record 0: only 4 bytes left, a record header needs 8'],
     ['a record longer than the body', cat(header(9), new Uint8Array([T.ARG, 0, 0, 0, 9, 0, 0, 0, 0x61])), 'record 0: length 9 does not fit in the 1 bytes left'],
     ['type 0', raw([[0, 0, NONE]]), 'record 0: unknown type 0'],
-    ['type 17', raw([[17, 0, NONE]]), 'record 0: unknown type 17'],
+    ['type 23 (one past the last)', raw([[23, 0, NONE]]), 'record 0: unknown type 23'],
     ['an unknown flag bit', raw([[T.SETNS, 2, u32(0, NET)]]), 'record 0 (setns): unknown flag bits 0x2'],
     ['a wrong fixed length', raw([[T.SETGID, 0, u32(0, 0)]]), 'record 0 (setgid): length 8, expected 4'],
     ['a short OPEN_LATE', raw([[T.OPEN_LATE, 0, new Uint8Array(3)]]), 'record 0 (open-late): length 3, expected at least 4'],

@@ -1,0 +1,58 @@
+import { fstatSync } from 'node:fs';
+
+// The program's environment: the caller's, as nsenter would pass it on. Under `npx nsctl` (and
+// `npm exec`), npm has added its own variables and PATH entries on the way; those are taken out
+// again, so `npx nsctl … env` prints what `nsenter … env` would (issue 4).
+
+/** Set by bin/nsctl for nsctl alone; the program never sees it. */
+const CALLER_FDS = 'NSCTL_CALLER_FDS';
+
+/**
+ * The descriptors beyond stderr that the caller gave nsctl, as bin/nsctl found them before Node
+ * started: a comma-separated list. Only numbers that are still open count.
+ */
+export function callerDescriptors(env: NodeJS.ProcessEnv): Set<number> {
+  const fds = new Set<number>();
+  for (const word of (env[CALLER_FDS] ?? '').split(',')) {
+    if (!/^[0-9]+$/.test(word) || Number(word) < 3) continue;
+    try {
+      fstatSync(Number(word));
+      fds.add(Number(word));
+    } catch {
+      // Closed meanwhile, or not a number we own: leave it.
+    }
+  }
+  return fds;
+}
+
+/** npm's PATH additions: its node_modules/.bin directories and node-gyp-bin, in front of PATH. */
+function isNpmPathEntry(entry: string): boolean {
+  return entry.endsWith('/node_modules/.bin') || entry.endsWith('/node-gyp-bin');
+}
+
+/**
+ * process.env as the NAME=value list execve wants, in the order Node got it, minus what npm exec
+ * added: every `npm_*` variable, INIT_CWD, NODE (npm's node path), COLOR (npm's colour flag),
+ * EDITOR when it is npm's default `vi`, and the PATH entries npm put in front.
+ */
+export function programEnvironment(env: NodeJS.ProcessEnv): string[] {
+  const underNpmExec = env['npm_command'] === 'exec';
+  const list: string[] = [];
+  for (const [name, value] of Object.entries(env)) {
+    if (value === undefined || name === CALLER_FDS) continue;
+    if (underNpmExec) {
+      if (name.startsWith('npm_') || name === 'INIT_CWD' || name === 'COLOR') continue;
+      if (name === 'NODE' && value === env['npm_node_execpath']) continue;
+      if (name === 'EDITOR' && value === 'vi') continue;
+      if (name === 'PATH') {
+        const entries = value.split(':');
+        let first = 0;
+        while (first < entries.length && isNpmPathEntry(entries[first]!)) first++;
+        list.push(`PATH=${entries.slice(first).join(':')}`);
+        continue;
+      }
+    }
+    list.push(`${name}=${value}`);
+  }
+  return list;
+}

@@ -1,0 +1,155 @@
+// The reads from /proc, /run and /sys the resolvers make. Small and boring on purpose: each one
+// returns text or undefined, and the pure parsers decide what it means.
+import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { parseCgroupFile, parseNSpid, parseStatStartTime } from './proc.ts';
+import { parseShimCmdline } from './parsers.ts';
+
+export function readText(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+/** The errno name of a failed read, or undefined when it succeeds. */
+export function readError(path: string): string | undefined {
+  try {
+    readFileSync(path);
+    return undefined;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code ?? 'EIO';
+  }
+}
+
+export function listDir(path: string): string[] {
+  try {
+    return readdirSync(path);
+  } catch {
+    return [];
+  }
+}
+
+export function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** What makes a process the one resolved: its PID, start time and cgroups (user-needs.md §3.3). */
+export interface Identity {
+  readonly pid: number;
+  readonly startTime: bigint;
+  readonly cgroup: string;
+}
+
+/** undefined when the process does not exist (or /proc does not show it). */
+export function readIdentity(pid: number): Identity | undefined {
+  const stat = readText(`/proc/${pid}/stat`);
+  const cgroup = readText(`/proc/${pid}/cgroup`);
+  const startTime = stat === undefined ? undefined : parseStatStartTime(stat);
+  if (startTime === undefined || cgroup === undefined) return undefined;
+  return { pid, startTime, cgroup };
+}
+
+export function cgroupLines(identity: Identity) {
+  return parseCgroupFile(identity.cgroup);
+}
+
+/** NSpid of a process, outermost first; [] when unreadable. */
+export function readNSpid(pid: number | 'self'): number[] {
+  return parseNSpid(readText(`/proc/${pid}/status`) ?? '');
+}
+
+/** nsctl runs in a PID namespace below another one: engines report PIDs it cannot see. */
+export function inNestedPidNamespace(): boolean {
+  return readNSpid('self').length > 1;
+}
+
+const COMPARED = ['mnt', 'uts', 'ipc', 'net', 'pid', 'cgroup', 'user', 'time'] as const;
+
+/**
+ * Whether every namespace of `pid` is nsctl's own: entering it would change nothing, so the PID is
+ * a monitor (conmon, shim) or a host process, never a container's init (issue 8).
+ * `{ error }` when its namespace links cannot be read (EACCES: not ptrace-able by us).
+ */
+export function sharesAllNamespaces(pid: number): boolean | { readonly error: string } {
+  for (const ns of COMPARED) {
+    let theirs: string;
+    let ours: string;
+    try {
+      ours = readlinkSync(`/proc/self/ns/${ns}`);
+    } catch {
+      continue; // a namespace type this kernel does not have
+    }
+    try {
+      theirs = readlinkSync(`/proc/${pid}/ns/${ns}`);
+    } catch (error) {
+      return { error: (error as NodeJS.ErrnoException).code ?? 'EIO' };
+    }
+    if (theirs !== ours) return false;
+  }
+  return true;
+}
+
+export function pidNamespaceIsOurs(pid: number): boolean {
+  try {
+    return readlinkSync(`/proc/${pid}/ns/pid`) === readlinkSync('/proc/self/ns/pid');
+  } catch {
+    return false;
+  }
+}
+
+export function listPids(): number[] {
+  return listDir('/proc')
+    .filter((name) => /^[0-9]+$/.test(name))
+    .map(Number);
+}
+
+/** The task roots containerd-style runtimes keep bundles in by default (user-needs.md §3.2). */
+const DEFAULT_TASK_ROOTS = [
+  '/run/containerd/io.containerd.runtime.v2.task',
+  '/run/docker/containerd/daemon/io.containerd.runtime.v2.task',
+  '/run/k3s/containerd/io.containerd.runtime.v2.task',
+];
+
+/**
+ * Task roots: the defaults, plus the one of every running containerd-shim (its working directory is
+ * its bundle, `<root>/<namespace>/<id>`), which finds a containerd started with any --state.
+ */
+export function taskRoots(): string[] {
+  const roots = new Set(DEFAULT_TASK_ROOTS.filter(isDirectory));
+  for (const pid of listPids()) {
+    const cmdline = readText(`/proc/${pid}/cmdline`);
+    if (cmdline === undefined || !cmdline.includes('containerd-shim')) continue;
+    if (parseShimCmdline(cmdline.split('\0')) === undefined) continue;
+    try {
+      roots.add(dirname(dirname(readlinkSync(`/proc/${pid}/cwd`))));
+    } catch {
+      // The shim exited, or we may not look at it.
+    }
+  }
+  return [...roots];
+}
+
+/** A bundle in a task root: `<root>/<namespace>/<id>`. */
+export interface Bundle {
+  readonly root: string;
+  readonly namespace: string;
+  readonly id: string;
+  readonly dir: string;
+}
+
+export function bundles(roots: readonly string[], onlyNamespace?: string): Bundle[] {
+  const out: Bundle[] = [];
+  for (const root of roots) {
+    for (const namespace of listDir(root)) {
+      if (onlyNamespace !== undefined && namespace !== onlyNamespace) continue;
+      for (const id of listDir(`${root}/${namespace}`)) out.push({ root, namespace, id, dir: `${root}/${namespace}/${id}` });
+    }
+  }
+  return out;
+}

@@ -1,0 +1,58 @@
+// One full pass of the helper's tests with the ASan + UBSan build (issue 7): scripts/build-helper-asan,
+// then every test file that runs the helper (those that honour NSCTL_TEST_HELPER or start targets
+// through test/support/targets.ts) once more in a nested vitest, with NSCTL_HELPER (for nsctl) and
+// NSCTL_TEST_HELPER (for direct runs) pointing at the sanitized binary. Any sanitizer report aborts
+// the helper (helper/fuzz/sanitizer-options.c), which fails the test that ran it.
+//
+// Needs clang and libclang-rt-14-dev; skipped without them, except under CI=true where it must run.
+import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const nested = process.env['NSCTL_ASAN_PASS'] === '1';
+const haveClang = spawnSync('clang', ['--version']).status === 0;
+const ci = process.env['CI'] === 'true';
+const SELF = ['test/integration/asan.test.ts', 'test/unit/fuzz.test.ts'];
+
+/** Test files that run the helper: they read NSCTL_TEST_HELPER or go through nsctl and targets.ts. */
+function helperTests(): string[] {
+  const out: string[] = [];
+  const walk = (dir: string): void => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else if (entry.name.endsWith('.test.ts')) {
+        const file = relative(ROOT, path);
+        const text = readFileSync(path, 'utf8');
+        if (!SELF.includes(file) && /NSCTL_TEST_HELPER|support\/targets/.test(text)) out.push(file);
+      }
+    }
+  };
+  walk(join(ROOT, 'test'));
+  return out.sort();
+}
+
+describe.runIf(!nested && (haveClang || ci))('the test suite against the ASan + UBSan helper', () => {
+  it('passes every helper test with the sanitized helper, with no sanitizer report', () => {
+    if (!haveClang) throw new Error('CI=true: the ASan pass needs clang and libclang-rt-14-dev');
+    const build = spawnSync(join(ROOT, 'scripts/build-helper-asan'), { encoding: 'utf8' });
+    expect(build.status, build.stderr).toBe(0);
+    const helper = build.stdout.trim();
+    const files = helperTests();
+    expect(files).toEqual(expect.arrayContaining(['test/integration/enter.test.ts', 'test/unit/wire.test.ts']));
+    const r = spawnSync(join(ROOT, 'node_modules/.bin/vitest'), ['run', '--reporter=dot', ...files], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      env: { ...process.env, NSCTL_HELPER: helper, NSCTL_TEST_HELPER: helper, NSCTL_ASAN_PASS: '1', FORCE_COLOR: '0' },
+      timeout: 15 * 60 * 1000,
+      maxBuffer: 256 * 1024 * 1024,
+    });
+    const output = `${r.stdout}\n${r.stderr}`;
+    expect(output).not.toMatch(/AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|runtime error:/);
+    expect(r.status, output.split('\n').slice(-80).join('\n')).toBe(0);
+    expect(output).toMatch(/Test Files\s+\d+ passed/);
+  }, 16 * 60 * 1000);
+});
