@@ -1,0 +1,36 @@
+import { describe, expect, it } from 'vitest';
+import { callerDescriptors, programEnvironment } from '../../src/run/index.ts';
+
+describe('programEnvironment', () => {
+  it('keeps the caller\'s environment in order outside npm exec', () => {
+    expect(programEnvironment({ B: '2', A: '1', npm_config_x: 'y', COLOR: '0' })).toEqual(['B=2', 'A=1', 'npm_config_x=y', 'COLOR=0']);
+  });
+
+  it('takes out what npx added: npm_* variables, INIT_CWD, NODE, COLOR, EDITOR=vi and the PATH prefix', () => {
+    const env = {
+      PATH: '/root/.npm/_npx/1/node_modules/.bin:/w/node_modules/.bin:/usr/lib/node_modules/npm/node_modules/@npmcli/run-script/lib/node-gyp-bin:/usr/bin:/x/node_modules/.bin',
+      npm_command: 'exec',
+      npm_node_execpath: '/usr/bin/node',
+      NODE: '/usr/bin/node',
+      INIT_CWD: '/w',
+      COLOR: '1',
+      EDITOR: 'vi',
+      HOME: '/root',
+    };
+    // Only the entries npm put in front go; a node_modules/.bin the user had later stays.
+    expect(programEnvironment(env)).toEqual(['PATH=/usr/bin:/x/node_modules/.bin', 'HOME=/root']);
+    expect(programEnvironment({ ...env, EDITOR: 'nano', NODE: '/opt/node' })).toContain('EDITOR=nano');
+    expect(programEnvironment({ ...env, NODE: '/opt/node' })).toContain('NODE=/opt/node');
+  });
+
+  it('never passes on NSCTL_CALLER_FDS, which is for nsctl alone', () => {
+    expect(programEnvironment({ NSCTL_CALLER_FDS: '3', A: '1' })).toEqual(['A=1']);
+  });
+});
+
+describe('callerDescriptors', () => {
+  it('keeps open descriptors above stderr and drops junk', () => {
+    expect([...callerDescriptors({ NSCTL_CALLER_FDS: '0,1,2,x,-4,99999,3.5,' })]).toEqual([]);
+    expect([...callerDescriptors({})]).toEqual([]);
+  });
+});
