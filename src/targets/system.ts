@@ -2,7 +2,7 @@
 // returns text or undefined, and the pure parsers decide what it means.
 import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { parseCgroupFile, parseNSpid, parseStatStartTime } from './proc.ts';
+import { parseNSpid, parseStatStartTime } from './proc.ts';
 import { parseShimCmdline } from './parsers.ts';
 
 export function readText(path: string): string | undefined {
@@ -10,16 +10,6 @@ export function readText(path: string): string | undefined {
     return readFileSync(path, 'utf8');
   } catch {
     return undefined;
-  }
-}
-
-/** The errno name of a failed read, or undefined when it succeeds. */
-export function readError(path: string): string | undefined {
-  try {
-    readFileSync(path);
-    return undefined;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code ?? 'EIO';
   }
 }
 
@@ -55,18 +45,19 @@ export function readIdentity(pid: number): Identity | undefined {
   return { pid, startTime, cgroup };
 }
 
-export function cgroupLines(identity: Identity) {
-  return parseCgroupFile(identity.cgroup);
-}
-
 /** NSpid of a process, outermost first; [] when unreadable. */
 export function readNSpid(pid: number | 'self'): number[] {
   return parseNSpid(readText(`/proc/${pid}/status`) ?? '');
 }
 
-/** nsctl runs in a PID namespace below another one: engines report PIDs it cannot see. */
+/**
+ * nsctl runs in a PID namespace below another one, so engines report PIDs it cannot see. Either its
+ * NSpid has several levels, or (when /proc was mounted from the inner namespace, which hides the
+ * outer levels) kthreadd is missing: kernel threads exist only in the initial PID namespace.
+ */
 export function inNestedPidNamespace(): boolean {
-  return readNSpid('self').length > 1;
+  if (readNSpid('self').length > 1) return true;
+  return !(readText('/proc/2/stat') ?? '').startsWith('2 (kthreadd) ');
 }
 
 const COMPARED = ['mnt', 'uts', 'ipc', 'net', 'pid', 'cgroup', 'user', 'time'] as const;
