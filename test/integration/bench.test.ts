@@ -1,0 +1,33 @@
+// scripts/bench still works (issue 6). A benchmark, not a timed test: it runs once in its short
+// mode, and only its table is checked, never a number in it.
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { rootTestsEnabled } from '../support/targets.ts';
+
+const BENCH = fileURLToPath(new URL('../../scripts/bench', import.meta.url));
+
+describe.runIf(rootTestsEnabled())('scripts/bench --quick', () => {
+  it('measures every row against a target of its own, prints the table and leaves no target behind', () => {
+    // `npm test` built dist/ just before; --no-build keeps this from rewriting it under other tests.
+    const result = spawnSync(BENCH, ['--quick', '--no-build'], { encoding: 'utf8', timeout: 120_000 });
+    expect(result.stderr).not.toMatch(/Error|bench: (?!target PID|node and|nsenter and|memory|\(--quick)/);
+    expect(result.status).toBe(0);
+    const rows = [
+      '`node -e 0` (baseline)',
+      '`nsctl -t P -a true`',
+      '`nsctl --help`',
+      '`nsctl --version`',
+      '`nsenter -t P -a true` (baseline',
+      'helper alone, same plan',
+      'max RSS, `node -e 0`',
+      'tree, sum of peaks',
+      'helper peak RSS',
+      'helper binary, linux-x64',
+    ];
+    for (const row of rows) expect(result.stdout).toContain(`| ${row}`);
+    const target = /target PID (\d+)/.exec(result.stderr)?.[1];
+    expect(target).toBeDefined();
+    expect(spawnSync('kill', ['-0', target!]).status).not.toBe(0);
+  });
+});
