@@ -123,7 +123,11 @@ function readCgroup(target: number | undefined): CgroupFacts {
   } catch (error) {
     return { kind: 'error', message: `cannot open ${path}: ${errnoText(error)}` };
   }
-  const first = text.split('\n')[0] ?? '';
+  // Upstream takes the first line, which on a pure v2 host is the only one ("0::/path"). Where v1
+  // hierarchies are listed too, the first line is a v1 one; the "0::" line is the v2 path that
+  // /sys/fs/cgroup shows, so nsctl prefers it (docs/compat.md).
+  const lines = text.split('\n');
+  const first = lines.find((line) => line.startsWith('0::')) ?? lines[0] ?? '';
   const colon = first.lastIndexOf(':');
   if (colon < 0) return { kind: 'error', message: 'failed to get cgroup path: Invalid argument' };
   return { kind: 'v2', path: first.slice(colon + 1) };

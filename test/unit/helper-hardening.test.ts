@@ -3,7 +3,22 @@
 // as the plan channel. Runs against NSCTL_TEST_HELPER when set (the ASan pass does so).
 
 import { spawn, spawnSync, type StdioOptions } from 'node:child_process';
-import { chmodSync, closeSync, mkdtempSync, openSync, readFileSync, readlinkSync, realpathSync, rmSync, statSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  readlinkSync,
+  realpathSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -136,6 +151,34 @@ describe('nsctl-helper runtime hardening', () => {
       expect(await h.done).toMatchObject({ status: 0, reply: { kind: 'none' } });
     } finally {
       h.kill();
+    }
+  });
+
+  it.runIf(isRoot || ci)("resolves the target's symlinks inside the new root, never on the host", async () => {
+    if (!isRoot) throw new Error('CI=true: this test needs root');
+    // A hostile root: /etc/passwd is a symlink, absolute or full of '..', to a file that exists only
+    // inside it. The probe "shell" is a static helper, which prints its usage and exits 2.
+    const probe = fileURLToPath(new URL(`../../prebuilds/linux-${process.arch}/nsctl-helper`, import.meta.url));
+    expect(existsSync('/etc/passwd-nsctl-inside')).toBe(false);
+    for (const link of ['/etc/passwd-nsctl-inside', '../../../../../../../../etc/passwd-nsctl-inside']) {
+      const root = mkdtempSync(join(scratch, 'root-'));
+      mkdirSync(join(root, 'bin'));
+      mkdirSync(join(root, 'etc'));
+      copyFileSync(probe, join(root, 'bin/probe'));
+      chmodSync(join(root, 'bin/probe'), 0o755);
+      writeFileSync(join(root, 'etc/passwd-nsctl-inside'), 'root:x:0:0:root:/:/bin/probe\n');
+      symlinkSync(link, join(root, 'etc/passwd'));
+      const dir = openSync(root, 'r');
+      try {
+        const h = start(['ignore', 'pipe', 'pipe', 'pipe', dir], 3);
+        const plan: Plan = { files: [{ kind: 'path', path: root }], steps: [{ op: 'chroot', slot: 0 }, { op: 'exec-login-shell', fallback: '/nonexistent', env: [] }] };
+        h.channel.end(encodePlan(plan, 4));
+        const r = await h.done;
+        // Read on the host, the symlink would lead nowhere (fallback, ENOENT, 127).
+        expect({ link, status: r.status, usage: r.stderr.includes('usage: nsctl-helper') }).toStrictEqual({ link, status: 2, usage: true });
+      } finally {
+        closeSync(dir);
+      }
     }
   });
 
