@@ -19,7 +19,15 @@ let failed = 0;
 const started = [];
 
 function finish(code) {
-  for (const pid of started) {
+  // Descendants first (a target that never got as far as sleep still has them), then each
+  // started process, by PID, with SIGKILL (a PID-namespace init ignores SIGTERM).
+  const all = [];
+  const walk = (pid) => {
+    for (const c of children(pid)) walk(c);
+    all.push(pid);
+  };
+  for (const pid of started) walk(pid);
+  for (const pid of all) {
     try {
       process.kill(pid, 'SIGKILL');
     } catch {
