@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { chmodSync, cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { SUPPORTED } from '../../src/run/helper-path.ts';
+import { locateHelper, SUPPORTED } from '../../src/run/helper-path.ts';
 import { exec, pack, readSums, REPO, scratch, toolsDir, which } from '../support/pack.ts';
 import { nsLink, rootTestsEnabled, startTarget, type Target } from '../support/targets.ts';
 
@@ -83,9 +83,25 @@ describe('the tarball npm pack makes', () => {
   });
 });
 
+describe('helper lookup on a platform nsctl has no helper for', () => {
+  it('says nsctl is Linux-only on another operating system, in one sentence', () => {
+    expect(locateHelper({}, new URL('file:///opt/nsctl/'), { platform: 'darwin', arch: 'arm64' })).toEqual({
+      ok: false,
+      message: `nsctl runs on Linux only (namespaces are a Linux feature), not on darwin-arm64; prebuilt helpers exist for ${SUPPORTED.join(', ')}`,
+    });
+  });
+
+  it('still honours NSCTL_HELPER there, since a custom build is exactly what it is for', () => {
+    expect(locateHelper({ NSCTL_HELPER: '/usr/local/bin/nsctl-helper' }, new URL('file:///opt/nsctl/'), { platform: 'linux', arch: 'riscv64' })).toEqual({
+      ok: true,
+      path: '/usr/local/bin/nsctl-helper',
+    });
+  });
+});
+
 describe.runIf(rootTestsEnabled())('the installed package, with no compiler anywhere on PATH', () => {
   const dir = scratch('install');
-  const tools = toolsDir(join(dir, 'tools'));
+  const tools = join(dir, 'tools');
   const prefix = join(dir, 'prefix');
   const installed = join(prefix, 'lib/node_modules/nsctl');
   const nsctlBin = join(prefix, 'bin/nsctl');
@@ -95,6 +111,7 @@ describe.runIf(rootTestsEnabled())('the installed package, with no compiler anyw
   let target: Target;
   let expected: string;
   beforeAll(async () => {
+    toolsDir(tools);
     ({ tarball } = pack(dir));
     target = await startTarget({ unshare: ['-u', '-n'], setup: 'hostname nsctl-packaged' });
     expected = `nsctl-packaged\n${nsLink(target.pid, 'uts')}\n${nsLink(target.pid, 'net')}\n`;
@@ -116,13 +133,17 @@ describe.runIf(rootTestsEnabled())('the installed package, with no compiler anyw
     expect(exec([nsctlBin, '-t', T, '-n', '-u', 'sh', '-c', SHOW], env)).toEqual({ stdout: expected, stderr: '', status: 0 });
   });
 
-  it('enters the target through npm exec --package=<tarball> (npx), running no install script', () => {
+  it('enters the target through npx <tarball> and npm exec --package=<tarball>, running no install script', () => {
     // Scripts are not disabled here: if npm ran `prepare` (it must not, for a tarball), it would
     // fail, since scripts/ is not in the package.
     const npx = ['npm', 'exec', '--yes', '--offline', '--no-update-notifier', '--cache', join(dir, 'npx-cache'), `--package=${tarball}`, '--', 'nsctl'];
     const T = String(target.pid);
     expect(exec([...npx, '-t', T, '-n', '-u', 'true'], env)).toEqual({ stdout: '', stderr: '', status: 0 });
     expect(exec([...npx, '-t', T, '-n', '-u', 'sh', '-c', SHOW], env)).toEqual({ stdout: expected, stderr: '', status: 0 });
+    // And spelled the way users type it. A bare path would be run as a command by npx 11, so
+    // the tarball is given as a file: spec.
+    const literal = ['npx', '--yes', '--offline', '--no-update-notifier', '--cache', join(dir, 'npx-cache-2'), `file:${tarball}`];
+    expect(exec([...literal, '-t', T, '-n', '-u', 'sh', '-c', SHOW], env)).toEqual({ stdout: expected, stderr: '', status: 0 });
   });
 
   it('picks the helper by process.arch, not by npm_config_arch from an .npmrc', () => {
@@ -154,7 +175,7 @@ describe.runIf(rootTestsEnabled())('the installed package, with no compiler anyw
     cpSync(installed, damaged, { recursive: true });
     const helper = join(damaged, `prebuilds/linux-${process.arch}/nsctl-helper`);
     const bytes = readFileSync(helper);
-    bytes[bytes.length - 1] ^= 1;
+    bytes[bytes.length - 1] = bytes[bytes.length - 1]! ^ 1;
     writeFileSync(helper, bytes);
     chmodSync(helper, 0o755);
     expect(exec([join(damaged, 'bin/nsctl'), '-t', T, '-u', 'true'], env)).toEqual({

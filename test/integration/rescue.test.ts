@@ -50,7 +50,7 @@ describe.runIf(rootTestsEnabled() && toolsPresent('busybox', 'chroot', 'unshare'
   });
 
   it('enters the target from inside, with stdin closed, on the read-only root', () => {
-    const result = inRescue(`nsctl -t ${target.pid} -n -u sh -c 'hostname; readlink /proc/self/ns/uts /proc/self/ns/net'`);
+    const result = inRescue(`nsctl -t ${target.pid} -n -u sh -c 'hostname; readlink /proc/self/ns/uts; readlink /proc/self/ns/net'`);
     expect(result).toEqual({
       stdout: `nsctl-rescue\n${nsLink(target.pid, 'uts')}\n${nsLink(target.pid, 'net')}\n`,
       stderr: '',

@@ -2,17 +2,24 @@
 // an empty prefix, run with a PATH that has node, npm and a few programs for the tests, and no C
 // compiler. Shared by test/integration/{package,rescue,qemu}.test.ts.
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { accessSync, constants, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { accessSync, constants, mkdirSync, readFileSync, realpathSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll } from 'vitest';
+import { afterAll, beforeAll } from 'vitest';
 
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));
 
-/** A fresh directory under the temp dir, removed after the test file. */
+/**
+ * A fresh directory under the temp dir for one describe block: its path is known at once, but it
+ * is made in beforeAll and removed in afterAll, so a skipped block leaves nothing behind.
+ */
 export function scratch(name: string): string {
-  const dir = mkdtempSync(join(tmpdir(), `nsctl-${name}-`));
+  const dir = join(tmpdir(), `nsctl-${name}-${randomBytes(6).toString('hex')}`);
+  beforeAll(() => {
+    mkdirSync(dir, { mode: 0o700 });
+  });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
   return dir;
 }
@@ -76,23 +83,24 @@ export function pack(dir: string): { tarball: string; size: number; unpackedSize
 }
 
 /**
- * A directory to be the whole PATH: node and npm, plus the programs the tests run inside targets.
+ * A directory to be the whole PATH: node, npm and npx, plus the programs the tests run inside targets.
  * Deliberately no cc, gcc, make or python3, so nothing can be compiled.
  */
 export function toolsDir(dir: string, programs: readonly string[] = ['sh', 'hostname', 'readlink', 'true', 'cat', 'ls']): string {
   mkdirSync(dir, { recursive: true });
   symlinkSync(process.execPath, join(dir, 'node'));
   // npm's own entry point; its `#!/usr/bin/env node` finds the node above.
-  symlinkSync(npmCliPath(), join(dir, 'npm'));
+  symlinkSync(npmCliPath('npm'), join(dir, 'npm'));
+  symlinkSync(npmCliPath('npx'), join(dir, 'npx'));
   for (const program of programs) symlinkSync(which(program)!, join(dir, program));
   return dir;
 }
 
-/** npm-cli.js of the npm that runs these tests. */
-function npmCliPath(): string {
-  const npm = which('npm');
-  if (npm === undefined) throw new Error('npm is not on PATH');
-  return realpathSync(npm);
+/** npm-cli.js or npx-cli.js of the npm that runs these tests. */
+function npmCliPath(command: 'npm' | 'npx'): string {
+  const found = which(command);
+  if (found === undefined) throw new Error(`${command} is not on PATH`);
+  return realpathSync(found);
 }
 
 /** The helper hashes in a SHA256SUMS file: "linux-x64/nsctl-helper" → hex. */
