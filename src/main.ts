@@ -7,8 +7,15 @@ import type { Namespace } from './kernel/namespaces.ts';
 import { strerrorOfCode } from './kernel/errno.ts';
 import { buildPlan } from './plan/index.ts';
 import { readSystemFacts } from './procfs/index.ts';
-import { listTargetsText, resolveNamedTarget, stillSameTarget } from './targets/index.ts';
-import { callerDescriptors, closeAll, locateHelper, programEnvironment, openEarlyFiles, openPlanFiles, runHelper, type Outcome } from './run/index.ts';
+import { closeAll, openEarlyFiles, openPlanFiles } from './run/open-files.ts';
+import type { Outcome } from './run/index.ts';
+import type { Resolved } from './targets/index.ts';
+
+// The runner (child_process, crypto) and the container resolvers (http) load only when a command
+// line gets that far: --help, --version and every error before them skip their start-up cost
+// (bench/results.md).
+const runStage = () => import('./run/index.ts');
+const targetsStage = () => import('./targets/index.ts');
 
 const PROGRAM = 'nsctl';
 
@@ -27,7 +34,7 @@ export async function main(argv: readonly string[], packageRoot: URL): Promise<O
       case 'version':
         return printed(versionText());
       case 'list-targets':
-        return printed(await listTargetsText());
+        return printed(await (await targetsStage()).listTargetsText());
       case 'usage':
         return failed(stop.message, `Try '${PROGRAM} --help' for more information.`);
       case 'error':
@@ -35,7 +42,10 @@ export async function main(argv: readonly string[], packageRoot: URL): Promise<O
     }
   }
   // `-t KIND:NAME` (issue 8): resolved once, here, to a PID (or a --net file for netns:).
-  const named = await resolveNamedTarget(parsed.options!, early.fds.length);
+  const named: Resolved =
+    parsed.options!.targetName === undefined
+      ? { ok: true, options: parsed.options!, fds: [], resolution: undefined }
+      : await (await targetsStage()).resolveNamedTarget(parsed.options!, early.fds.length);
   if (!named.ok) {
     closeAll(early.fds);
     return failed(named.message);
@@ -47,21 +57,24 @@ export async function main(argv: readonly string[], packageRoot: URL): Promise<O
   const facts = readSystemFacts(options.all, explicit, options.target, options);
   if (!facts.ok) return failed(facts.message);
 
-  const planned = buildPlan(options, facts.facts, { env: programEnvironment(process.env) });
+  const run = await runStage();
+  const planned = buildPlan(options, facts.facts, { env: run.programEnvironment(process.env) });
   if (!planned.ok) {
     const opened = openPlanFiles(planned.openFirst ?? [], early.fds);
     return failed(opened.ok ? planned.message : opened.message);
   }
   const plan = planned.plan;
-  const helper = locateHelper(process.env, packageRoot);
+  const helper = run.locateHelper(process.env, packageRoot);
   if (!helper.ok) return failed(helper.message);
 
   const files = openPlanFiles(plan.files, early.fds);
   if (!files.ok) return failed(files.message);
   // The files are open: the process must still be the one resolved, or we opened another's.
-  const still = stillSameTarget(named.resolution);
-  if (!still.ok) return failed(still.message);
-  const outcome = await runHelper(helper.path, plan, files.fds, callerDescriptors(process.env));
+  if (named.resolution !== undefined) {
+    const still = (await targetsStage()).stillSameTarget(named.resolution);
+    if (!still.ok) return failed(still.message);
+  }
+  const outcome = await run.runHelper(helper.path, plan, files.fds, run.callerDescriptors(process.env));
   closeAll(early.fds.concat(files.fds).filter((fd, i, all) => all.indexOf(fd) === i));
   if (outcome.kind === 'failed') report(outcome.message);
   return outcome;
