@@ -852,18 +852,31 @@ static _Noreturn void mirror_child(pid_t pid)
 {
 	for (;;) {
 		int status;
-		pid_t r = waitpid(pid, &status, WUNTRACED);
+		pid_t r = waitpid(pid, &status, WUNTRACED | WCONTINUED);
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
 			_exit(EXIT_STEP_FAILED);
 		}
-		if (WIFSTOPPED(status)) {
-			/* Stop with the child; when someone continues us, continue it (upstream's
-			 * continue_as_child). If raise fails we simply continue the child at once. */
-			(void)raise(SIGSTOP);
-			(void)kill(pid, SIGCONT);
+		if (WIFCONTINUED(status))
 			continue;
+		if (WIFSTOPPED(status)) {
+			/* Ctrl-Z stops the whole job, us included, and `fg` continues the whole job: the
+			 * child's stop can be stale by the time we read it. Stopping then would stop the
+			 * job a second time, so look for a newer event first. */
+			int later;
+			r = waitpid(pid, &later, WNOHANG | WCONTINUED);
+			if (r == pid && WIFCONTINUED(later))
+				continue;
+			if (r == pid)
+				status = later;
+			else {
+				/* Stop with the child; when someone continues us, continue it (upstream's
+				 * continue_as_child). If raise fails we simply continue the child. */
+				(void)raise(SIGSTOP);
+				(void)kill(pid, SIGCONT);
+				continue;
+			}
 		}
 		if (WIFEXITED(status))
 			_exit(WEXITSTATUS(status));
