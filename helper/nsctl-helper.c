@@ -900,15 +900,18 @@ static _Noreturn void mirror_child(pid_t pid)
 /*
  * nsenter without a fork *is* the program, so killing it kills the program. nsctl has processes
  * above the program; if one is killed outright (SIGKILL), the one below must not live on as an
- * orphan. The setting survives execve, and a fork clears it, so the forked child sets it again.
- * A parent that died before the prctl shows as a changed getppid.
+ * orphan. The setting survives execve, but a fork clears it, and so does any change of
+ * credentials (setns into a user namespace, setgid, setuid: prctl(2)), so it is set at start,
+ * in the forked child, and once more right before exec. A parent that died already shows as a
+ * getppid other than the one we started under.
  */
+static pid_t expected_parent;
+
 static void die_with_parent(uint32_t index)
 {
-	pid_t parent = getppid();
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0)
 		step_failed(index, 0, errno, EXIT_STEP_FAILED);
-	if (getppid() != parent)
+	if (getppid() != expected_parent)
 		_exit(EXIT_STEP_FAILED);
 }
 
@@ -940,6 +943,9 @@ static void fork_step(uint32_t index)
 	if (pid == 0) {
 		if (sigprocmask(SIG_SETMASK, &old, NULL) != 0)
 			step_failed(index, 0, errno, EXIT_STEP_FAILED);
+		/* Read, not computed: our parent is outside our new PID namespace, where getppid()
+		 * gives 0, and an orphan would see its namespace's init instead. */
+		expected_parent = getppid();
 		die_with_parent(index);
 		return; /* the child carries on with the remaining steps */
 	}
@@ -1012,6 +1018,7 @@ static _Noreturn void exec_step(uint32_t index, const struct step *st)
 	size_t file_len;
 	int got_eacces = 0;
 
+	die_with_parent(index);
 	close_all_slots();
 	if (!plan.search_path) {
 		execve(file, vec + 1, envp);
@@ -1132,6 +1139,7 @@ static _Noreturn void exec_login_shell_step(uint32_t index, const struct step *s
 	const char *shell, *base;
 	char *argv[2];
 
+	die_with_parent(index);
 	close_all_slots();
 	shell = passwd_shell(getuid());
 	if (!shell)
@@ -1385,8 +1393,11 @@ int main(int argc, char **argv)
 	if (isatty((int)fd))
 		die_usage("FD is a terminal, not the plan channel");
 	channel = (int)fd;
+	expected_parent = getppid();
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0)
 		setup_failed(errno, "prctl(PR_SET_PDEATHSIG)");
+	if (getppid() != expected_parent)
+		_exit(EXIT_STEP_FAILED);
 
 	read_plan(channel);
 	validate_plan();

@@ -96,13 +96,20 @@ describe.runIf(rootTestsEnabled())('nsctl as transparent as the program', () => 
   });
 
   it('does not leave the program behind as an orphan when killed with SIGKILL', async () => {
-    for (const mode of [['-u'], ['-u', '-p']]) {
+    // The program is nsctl's child, or, with -p, the helper's child. A change of credentials
+    // clears the parent-death signal, so -S/-G is a case of its own.
+    const modes: [string[], number][] = [
+      [['-u'], 1],
+      [['-u', '-p'], 2],
+      [['-u', '-S', '1000', '-G', '1000'], 1],
+      [['-u', '-p', '-S', '1000', '-G', '1000'], 2],
+    ];
+    for (const [mode, processes] of modes) {
       const run = start(['-t', P, ...mode, 'sh', '-c', 'echo ready; exec sleep 1000']);
-      await until(() => run.out().includes('ready'), 'the program to start');
-      // The program is nsctl's child, or, with -p, the helper's child.
+      await until(() => run.out().includes('ready'), `the program to start (${mode.join(' ')})`);
       const descendants = (pid: number): number[] => children(pid).flatMap((c) => [c, ...descendants(c)]);
       const below = descendants(run.child.pid!);
-      expect(below.length).toBe(mode.length);
+      expect(below.length).toBe(processes);
       run.child.kill('SIGKILL');
       await run.done;
       for (const pid of below) await until(() => !alive(pid), `PID ${pid} to die with nsctl`);
