@@ -4,7 +4,7 @@
 // sees inside (hostname, /proc/self/ns/*) is compared with what the engine reports. afterAll
 // stops every container and daemon this file started, by PID, also when a test fails.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseArgs } from '../../src/cli/index.ts';
@@ -275,8 +275,33 @@ describe.runIf(enginesEnabled())('container targets by name, against real engine
           // already gone
         }
       }
+      // Their shims outlive the killed daemon; a containerd restarted beside them hangs waiting
+      // for them (seen here: "timeout waiting for containerd to start"), so they go too, by PID.
+      for (const pid of shimsOf([webId, restartingId])) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
       sh([ENGINES, 'start', 'docker']);
     }
   }, 120_000);
 
 });
+
+/** PIDs of the containerd shims that serve these container IDs, read from /proc. */
+function shimsOf(ids: readonly string[]): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^[0-9]+$/.test(entry)) continue;
+    try {
+      const args = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+      const id = args[args.indexOf('-id') + 1];
+      if (args[0]?.endsWith('containerd-shim-runc-v2') && id !== undefined && ids.includes(id)) pids.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids;
+}
