@@ -3,7 +3,6 @@
 import { writeSync } from 'node:fs';
 import { constants } from 'node:os';
 import { helpText, parseArgs, versionText } from './cli/index.ts';
-import type { Namespace } from './kernel/namespaces.ts';
 import { strerrorOfCode } from './kernel/errno.ts';
 import { buildPlan } from './plan/index.ts';
 import { readSystemFacts } from './procfs/index.ts';
@@ -53,8 +52,7 @@ export async function main(argv: readonly string[], packageRoot: URL): Promise<O
   early.fds.push(...named.fds);
   const options = named.options;
 
-  const explicit = new Set(Object.keys(options.namespaces) as Namespace[]);
-  const facts = readSystemFacts(options.all, explicit, options.target, options);
+  const facts = readSystemFacts(options);
   if (!facts.ok) return failed(facts.message);
 
   const run = await runStage();

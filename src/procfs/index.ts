@@ -43,16 +43,15 @@ export function targetNsPath(pid: number, ns: Namespace): string {
 }
 
 /**
- * Reads the facts for one command line. `explicit` are the namespaces turned on by their own option;
- * --all adds the others. `target` is 0 when -t was not given: upstream then stats
- * /proc/0/ns/user for --all and fails with that path in its message, and so do we.
+ * Reads the facts for one command line. --all adds the namespaces not turned on by their own
+ * option. Without -t, upstream stats /proc/0/ns/user for --all and fails with that path in its
+ * message, and so do we.
  */
 export function readSystemFacts(
-  wantAll: boolean,
-  explicit: ReadonlySet<Namespace>,
-  target: number | undefined,
-  wants: Pick<Options, 'env' | 'joinCgroup' | 'targetInode'> = { env: false, joinCgroup: false },
+  wants: Pick<Options, 'all' | 'namespaces' | 'target' | 'env' | 'joinCgroup' | 'targetInode'>,
 ): ProcfsResult {
+  const { all: wantAll, target } = wants;
+  const explicit = new Set(Object.keys(wants.namespaces) as Namespace[]);
   // `-t PID:INODE` is checked while parsing upstream, before everything else. A PID with no
   // process gets pidfd_open's ESRCH there; the inode itself is compared by the helper, which
   // can call pidfd_open (check-target step).
