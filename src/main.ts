@@ -18,6 +18,10 @@ const targetsStage = () => import('./targets/index.ts');
 
 const PROGRAM = 'nsctl';
 
+let helperStarted = false;
+/** Whether this run got as far as starting the helper: bin/nsctl keeps V8's code cache of such a run. */
+export const ranTheHelper = (): boolean => helperStarted;
+
 export async function main(argv: readonly string[], packageRoot: URL): Promise<Outcome> {
   const parsed = parseArgs(argv);
   // Upstream opens these while parsing, so their errors come before any later one (§2.5).
@@ -72,6 +76,7 @@ export async function main(argv: readonly string[], packageRoot: URL): Promise<O
     const still = (await targetsStage()).stillSameTarget(named.resolution);
     if (!still.ok) return failed(still.message);
   }
+  helperStarted = true;
   const outcome = await run.runHelper(helper.path, plan, files.fds, run.callerDescriptors(process.env));
   closeAll(early.fds.concat(files.fds).filter((fd, i, all) => all.indexOf(fd) === i));
   if (outcome.kind === 'failed') report(outcome.message);
