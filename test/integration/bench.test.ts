@@ -19,6 +19,8 @@ describe.runIf(rootTestsEnabled())('scripts/bench --quick', () => {
       '`nsctl -t P -a true`',
       '`nsctl --help`',
       '`nsctl --version`',
+      'floor of the design',
+      '`nsctl -t P -a true` without its code cache',
       '`nsenter -t P -a true` (baseline',
       'helper alone, same plan',
       'max RSS, `node -e 0`',
