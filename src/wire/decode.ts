@@ -1,6 +1,7 @@
 // Decoding a plan buffer exactly as helper/nsctl-helper.c does: the same checks in the same order,
-// and the same reason texts. Used by the encoder (to refuse to send a plan the helper would reject)
-// and by the tests, which compare this decoder with the helper's `--check`.
+// and the same reason texts: the written-down reference of what the helper accepts. Not on nsctl's
+// run path (the helper checks for itself); the tests compare it with the helper's `--check` and
+// use it to read back what the encoder wrote.
 
 import { CLONE_FLAG, NAMESPACES, type Namespace } from '../kernel/namespaces.ts';
 import type { Step } from '../plan/plan.ts';

@@ -169,15 +169,28 @@ describe('encodePlan', () => {
   it.each<[string, Plan, RegExp]>([
     ['a NUL in an argument', { files: [], steps: [{ ...exec, argv: ['a\0b'] } as Step] }, /argument contains a NUL/],
     ['a lone surrogate', { files: [], steps: [{ ...exec, file: '\ud800' } as Step] }, /not well-formed Unicode/],
-    ['no exec at all', { files: [], steps: [{ op: 'fork' }] }, /body ends after 2 records without END|no EXEC/],
-    ['a step after exec', { files: [], steps: [exec, { op: 'fork' }] }, /only END may follow EXEC/],
-    ['an undefined slot', { files: [], steps: [{ op: 'chdir', slot: 0 }, exec] }, /slot 0 is not defined/],
     ['a uid beyond 32 bits', { files: [], steps: [{ op: 'setuid', uid: 2 ** 32 }, exec] }, /is not a u32/],
     ['a negative gid', { files: [], steps: [{ op: 'setgid', gid: -1 }, exec] }, /is not a u32/],
-    ['17 inherited files', { files: Array(17).fill({ kind: 'path', path: 'x' }), steps: [exec] }, /count 17 exceeds 16/],
   ])('refuses %s with PlanEncodingError', (_name, plan, message) => {
     expect(() => encodePlan(plan, 3)).toThrow(PlanEncodingError);
     expect(() => encodePlan(plan, 3)).toThrow(message);
+  });
+
+  // Well-formed bytes of a plan that breaks the helper's rules: the encoder writes them (it does not
+  // re-decode on every run, issue 6), and the helper's own check refuses them before acting.
+  it.each<[string, Plan, RegExp]>([
+    ['no exec at all', { files: [], steps: [{ op: 'fork' }] }, /body ends after 2 records without END|no EXEC/],
+    ['a step after exec', { files: [], steps: [exec, { op: 'fork' }] }, /only END may follow EXEC/],
+    ['an undefined slot', { files: [], steps: [{ op: 'chdir', slot: 0 }, exec] }, /slot 0 is not defined/],
+    ['17 inherited files', { files: Array(17).fill({ kind: 'path', path: 'x' }), steps: [exec] }, /count 17 exceeds 16/],
+  ])('writes %s, which the helper and decodeWire both refuse', (_name, plan, message) => {
+    const bytes = encodePlan(plan, 3);
+    const helper = check(bytes);
+    expect(helper.status).not.toBe(0);
+    expect(helper.stderr).toMatch(message);
+    const decoded = decodeWire(bytes);
+    expect(decoded.ok).toBe(false);
+    expect(decoded.ok ? '' : decoded.reason).toMatch(message);
   });
 });
 
