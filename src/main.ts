@@ -5,7 +5,8 @@ import { constants } from 'node:os';
 import { helpText, parseArgs, versionText } from './cli/index.ts';
 import { strerrorOfCode } from './kernel/errno.ts';
 import { buildPlan } from './plan/index.ts';
-import { readSystemFacts } from './procfs/index.ts';
+import { encodeBytes } from './kernel/bytes.ts';
+import { faithfulArguments, readSystemFacts, startupEnvironment } from './procfs/index.ts';
 import { closeAll, openEarlyFiles, openPlanFiles } from './run/open-files.ts';
 import type { Outcome } from './run/index.ts';
 import type { Resolved } from './targets/index.ts';
@@ -23,7 +24,7 @@ let helperStarted = false;
 export const ranTheHelper = (): boolean => helperStarted;
 
 export async function main(argv: readonly string[], packageRoot: URL): Promise<Outcome> {
-  const parsed = parseArgs(argv);
+  const parsed = parseArgs(faithfulArguments(argv));
   // Upstream opens these while parsing, so their errors come before any later one (§2.5).
   const early = openEarlyFiles(parsed.earlyFiles);
   if (!early.ok) return failed(early.message);
@@ -60,7 +61,7 @@ export async function main(argv: readonly string[], packageRoot: URL): Promise<O
   if (!facts.ok) return failed(facts.message);
 
   const run = await runStage();
-  const planned = buildPlan(options, facts.facts, { env: run.programEnvironment(process.env) });
+  const planned = buildPlan(options, facts.facts, { env: run.programEnvironment(startupEnvironment(process.env)) });
   if (!planned.ok) {
     const opened = openPlanFiles(planned.openFirst ?? [], early.fds);
     return failed(opened.ok ? planned.message : opened.message);
@@ -88,7 +89,10 @@ function report(...lines: (string | undefined)[]): void {
     if (line === undefined) continue;
     const prefixed = line.startsWith('Try ') ? line : `${PROGRAM}: ${line}`;
     try {
-      writeSync(2, `${prefixed}\n`);
+      // A path or program name given with bytes that are not UTF-8 is printed with those bytes.
+      const bytes = encodeBytes(`${prefixed}\n`);
+      if (bytes !== undefined) writeSync(2, bytes);
+      else writeSync(2, `${prefixed}\n`);
     } catch {
       // stderr is gone; the exit status still tells.
     }

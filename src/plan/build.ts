@@ -1,6 +1,7 @@
 // Options + facts → Plan. Pure: the same inputs always give the same plan, so fast-check can drive
 // it. The order of the steps is upstream's order of operations (nsenter-behaviour.md §3).
 import type { Options, Source } from '../cli/options.ts';
+import { decodeBytes } from '../kernel/bytes.ts';
 import { NAMESPACES, type Namespace } from '../kernel/namespaces.ts';
 import { targetNsPath, type SystemFacts } from '../procfs/index.ts';
 import type { FileToOpen, Plan, Step } from './plan.ts';
@@ -180,15 +181,10 @@ export type EnvironResult = { readonly ok: true; readonly env: readonly string[]
  * without `=` and empty ones are skipped; for a repeated name the last value wins, at the place of
  * its last occurrence. Upstream builds the same set but in reverse order (a prepend list, §13.9);
  * nsctl keeps the target's order. A name-less `=x` entry makes upstream's setenv fail with EINVAL.
- * Bytes that are not UTF-8 are refused rather than changed (the plan carries UTF-8 text).
+ * Bytes that are not UTF-8 pass through unchanged (src/kernel/bytes.ts).
  */
 export function parseEnviron(data: Uint8Array): EnvironResult {
-  let text: string;
-  try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(data);
-  } catch {
-    return { ok: false, message: 'failed to get environment variables: Invalid or incomplete multibyte or wide character' };
-  }
+  const text = decodeBytes(data);
   const last = new Map<string, number>();
   const entries = text.split('\0');
   entries.forEach((entry, i) => {

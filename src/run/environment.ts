@@ -31,28 +31,33 @@ function isNpmPathEntry(entry: string): boolean {
 }
 
 /**
- * process.env as the NAME=value list execve wants, in the order Node got it, minus what npm exec
- * added: every `npm_*` variable, INIT_CWD, NODE (npm's node path), COLOR (npm's colour flag),
- * EDITOR when it is npm's default `vi`, and the PATH entries npm put in front.
+ * The caller's environment (startupEnvironment: NAME=value entries, bytes and order kept) minus
+ * what npm exec added: every `npm_*` variable, INIT_CWD, NODE (npm's node path), COLOR (npm's
+ * colour flag), EDITOR when it is npm's default `vi`, and the PATH entries npm put in front.
  */
-export function programEnvironment(env: NodeJS.ProcessEnv): string[] {
-  const underNpmExec = env['npm_command'] === 'exec';
+export function programEnvironment(entries: readonly string[]): string[] {
+  const valueOf = (name: string): string | undefined => entries.find((e) => e.startsWith(`${name}=`))?.slice(name.length + 1);
+  const underNpmExec = valueOf('npm_command') === 'exec';
+  const npmNode = valueOf('npm_node_execpath');
   const list: string[] = [];
-  for (const [name, value] of Object.entries(env)) {
-    if (value === undefined || name === CALLER_FDS) continue;
-    if (underNpmExec) {
+  for (const entry of entries) {
+    const eq = entry.indexOf('=');
+    const name = eq < 0 ? entry : entry.slice(0, eq);
+    const value = entry.slice(eq + 1);
+    if (name === CALLER_FDS) continue;
+    if (underNpmExec && eq >= 0) {
       if (name.startsWith('npm_') || name === 'INIT_CWD' || name === 'COLOR') continue;
-      if (name === 'NODE' && value === env['npm_node_execpath']) continue;
+      if (name === 'NODE' && value === npmNode) continue;
       if (name === 'EDITOR' && value === 'vi') continue;
       if (name === 'PATH') {
-        const entries = value.split(':');
+        const dirs = value.split(':');
         let first = 0;
-        while (first < entries.length && isNpmPathEntry(entries[first]!)) first++;
-        list.push(`PATH=${entries.slice(first).join(':')}`);
+        while (first < dirs.length && isNpmPathEntry(dirs[first]!)) first++;
+        list.push(`PATH=${dirs.slice(first).join(':')}`);
         continue;
       }
     }
-    list.push(`${name}=${value}`);
+    list.push(entry);
   }
   return list;
 }

@@ -2,6 +2,7 @@
 // changes. Node opens with O_CLOEXEC; the runner hands the descriptors to the helper explicitly.
 import { closeSync, constants, openSync } from 'node:fs';
 import type { EarlyFile } from '../cli/index.ts';
+import { encodeBytes } from '../kernel/bytes.ts';
 import { strerrorOfCode } from '../kernel/errno.ts';
 import type { FileToOpen } from '../plan/index.ts';
 
@@ -12,7 +13,7 @@ export function openPaths(paths: readonly string[]): Opened {
   const fds: number[] = [];
   for (const path of paths) {
     try {
-      fds.push(openSync(path, 'r'));
+      fds.push(openSync(pathBytes(path), 'r'));
     } catch (error) {
       closeAll(fds);
       return { ok: false, message: `cannot open ${path}: ${strerrorOfCode((error as NodeJS.ErrnoException).code)}` };
@@ -48,10 +49,17 @@ export function openPlanFiles(files: readonly FileToOpen[], early: readonly numb
 /** `-c`'s cgroup.procs: write-only, appending, never created (upstream's wording on failure). */
 function openAppend(path: string, what: string): Opened {
   try {
-    return { ok: true, fds: [openSync(path, constants.O_WRONLY | constants.O_APPEND)] };
+    return { ok: true, fds: [openSync(pathBytes(path), constants.O_WRONLY | constants.O_APPEND)] };
   } catch (error) {
     return { ok: false, message: `failed to open ${what}: ${strerrorOfCode((error as NodeJS.ErrnoException).code)}` };
   }
+}
+
+/** A path given with bytes that are not UTF-8 (src/kernel/bytes.ts) is opened by those bytes. */
+function pathBytes(path: string): string | Buffer {
+  if (path.isWellFormed()) return path;
+  const bytes = encodeBytes(path);
+  return bytes === undefined ? path : Buffer.from(bytes);
 }
 
 export function closeAll(fds: readonly number[]): void {

@@ -1,5 +1,6 @@
 // Plan → bytes (docs/plan-format.md). Pure: no I/O.
 
+import { encodeBytes } from '../kernel/bytes.ts';
 import { CLONE_FLAG } from '../kernel/namespaces.ts';
 import type { Plan, Step } from '../plan/plan.ts';
 import {
@@ -16,20 +17,20 @@ import {
 } from './format.ts';
 
 /**
- * The planner produced something the wire cannot carry (a string with NUL or a lone surrogate, a
- * number beyond 32 bits). This is a bug in nsctl, not a user error.
+ * The planner produced something the wire cannot carry (a string with NUL or with a lone surrogate
+ * that is not an escaped byte, a number beyond 32 bits). This is a bug in nsctl, not a user error.
  */
 export class PlanEncodingError extends Error {
   override readonly name = 'PlanEncodingError';
 }
 
-const utf8 = new TextEncoder();
-
 function bytesOf(s: string, what: string): Uint8Array {
   if (s.includes('\0')) throw new PlanEncodingError(`${what} contains a NUL character`);
-  // A lone surrogate would silently become U+FFFD; refuse instead of running something else.
-  if (!s.isWellFormed()) throw new PlanEncodingError(`${what} is not well-formed Unicode`);
-  return utf8.encode(s);
+  // Escaped bytes (src/kernel/bytes.ts) become those bytes; any other lone surrogate stands for
+  // nothing, and is refused rather than silently changed.
+  const bytes = encodeBytes(s);
+  if (bytes === undefined) throw new PlanEncodingError(`${what} is not well-formed Unicode`);
+  return bytes;
 }
 
 function wireStep(step: Step): WireStep {

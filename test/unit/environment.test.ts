@@ -1,9 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { callerDescriptors, programEnvironment } from '../../src/run/index.ts';
 
+/** An environment object as the NAME=value entries programEnvironment takes. */
+const entries = (env: Record<string, string>): string[] => Object.entries(env).map(([name, value]) => `${name}=${value}`);
+
 describe('programEnvironment', () => {
   it('keeps the caller\'s environment in order outside npm exec', () => {
-    expect(programEnvironment({ B: '2', A: '1', npm_config_x: 'y', COLOR: '0' })).toEqual(['B=2', 'A=1', 'npm_config_x=y', 'COLOR=0']);
+    expect(programEnvironment(entries({ B: '2', A: '1', npm_config_x: 'y', COLOR: '0' }))).toEqual(['B=2', 'A=1', 'npm_config_x=y', 'COLOR=0']);
   });
 
   it('takes out what npx added: npm_* variables, INIT_CWD, NODE, COLOR, EDITOR=vi and the PATH prefix', () => {
@@ -18,13 +21,18 @@ describe('programEnvironment', () => {
       HOME: '/root',
     };
     // Only the entries npm put in front go; a node_modules/.bin the user had later stays.
-    expect(programEnvironment(env)).toEqual(['PATH=/usr/bin:/x/node_modules/.bin', 'HOME=/root']);
-    expect(programEnvironment({ ...env, EDITOR: 'nano', NODE: '/opt/node' })).toContain('EDITOR=nano');
-    expect(programEnvironment({ ...env, NODE: '/opt/node' })).toContain('NODE=/opt/node');
+    expect(programEnvironment(entries(env))).toEqual(['PATH=/usr/bin:/x/node_modules/.bin', 'HOME=/root']);
+    expect(programEnvironment(entries({ ...env, EDITOR: 'nano', NODE: '/opt/node' }))).toContain('EDITOR=nano');
+    expect(programEnvironment(entries({ ...env, NODE: '/opt/node' }))).toContain('NODE=/opt/node');
+  });
+
+  it('keeps repeated names, entries without =, and escaped bytes, as execve got them', () => {
+    const raw = ['A=1', 'A=2', 'JUNK', 'B=x\udcff', '\udcfeN=1'];
+    expect(programEnvironment(raw)).toEqual(raw);
   });
 
   it('never passes on NSCTL_CALLER_FDS, which is for nsctl alone', () => {
-    expect(programEnvironment({ NSCTL_CALLER_FDS: '3', A: '1' })).toEqual(['A=1']);
+    expect(programEnvironment(entries({ NSCTL_CALLER_FDS: '3', A: '1' }))).toEqual(['A=1']);
   });
 });
 
