@@ -31,8 +31,12 @@ describe('parseEnviron (-e)', () => {
   it('refuses a name-less entry with upstream\'s setenv error', () => {
     expect(parseEnviron(bytes('A=1\0=x\0'))).toEqual({ ok: false, message: 'failed to set environment variables: Invalid argument' });
   });
-  it('refuses bytes that are not UTF-8 rather than changing them', () => {
-    expect(parseEnviron(new Uint8Array([0x41, 0x3d, 0xff]))).toMatchObject({ ok: false });
+  it('keeps bytes that are not UTF-8, as escapes the encoder turns back into those bytes', () => {
+    const parsed = parseEnviron(new Uint8Array([0x41, 0x3d, 0xff, 0x0, 0x42, 0xfe, 0x3d, 0x31]));
+    expect(parsed).toEqual({ ok: true, env: ['A=\udcff', 'B\udcfe=1'] });
+    const bytes = encodePlan({ files: [], steps: [{ op: 'exec', file: 'env', argv: ['env'], env: parsed.ok ? parsed.env : [], searchPath: '/bin' }] }, 3);
+    expect(Buffer.from(bytes).includes(Buffer.from([0x41, 0x3d, 0xff]))).toBe(true);
+    expect(Buffer.from(bytes).includes(Buffer.from([0x42, 0xfe, 0x3d, 0x31]))).toBe(true);
   });
 });
 
