@@ -6,16 +6,15 @@
 // surrogates never come out of Node's own decoding, so they stand for exactly those bytes, and
 // encoding gives the original bytes back for any input.
 
-const utf8 = new TextEncoder();
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+import { isUtf8 } from 'node:buffer';
+
+const utf8 = (text: string): Uint8Array => Buffer.from(text, 'utf8');
+const asBuffer = (bytes: Uint8Array): Buffer => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
 
 /** Raw bytes as a string that `encodeBytes` turns back into the same bytes. */
 export function decodeBytes(bytes: Uint8Array): string {
-  try {
-    return strictUtf8.decode(bytes);
-  } catch {
-    // Not UTF-8 throughout: decode sequence by sequence below.
-  }
+  // Every run decodes the whole environment; Buffer's UTF-8 is the cheap path for the usual case.
+  if (isUtf8(bytes)) return asBuffer(bytes).toString('utf8');
   let out = '';
   for (let i = 0; i < bytes.length; ) {
     const length = sequenceLength(bytes, i);
@@ -23,7 +22,7 @@ export function decodeBytes(bytes: Uint8Array): string {
       out += String.fromCharCode(0xdc00 + bytes[i]!);
       i += 1;
     } else {
-      out += strictUtf8.decode(bytes.subarray(i, i + length));
+      out += asBuffer(bytes.subarray(i, i + length)).toString('utf8');
       i += length;
     }
   }
@@ -35,21 +34,21 @@ export function decodeBytes(bytes: Uint8Array): string {
  * for any other lone surrogate, which stands for no bytes at all.
  */
 export function encodeBytes(text: string): Uint8Array | undefined {
-  if (text.isWellFormed()) return utf8.encode(text);
+  if (text.isWellFormed()) return utf8(text);
   const parts: number[] = [];
   for (let i = 0; i < text.length; i++) {
     const unit = text.charCodeAt(i);
     if (unit >= 0xd800 && unit <= 0xdbff && i + 1 < text.length) {
       const next = text.charCodeAt(i + 1);
       if (next >= 0xdc00 && next <= 0xdfff) {
-        parts.push(...utf8.encode(text.slice(i, i + 2)));
+        parts.push(...utf8(text.slice(i, i + 2)));
         i++;
         continue;
       }
     }
     if (unit >= 0xdc80 && unit <= 0xdcff) parts.push(unit - 0xdc00);
     else if (unit >= 0xd800 && unit <= 0xdfff) return undefined;
-    else parts.push(...utf8.encode(text[i]!));
+    else parts.push(...utf8(text[i]!));
   }
   return Uint8Array.from(parts);
 }

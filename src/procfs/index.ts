@@ -161,12 +161,8 @@ export function startupEnvironment(env: NodeJS.ProcessEnv): string[] {
 }
 
 function nulSeparated(path: string): Buffer[] | undefined {
-  let data: Buffer;
-  try {
-    data = readFileSync(path);
-  } catch {
-    return undefined;
-  }
+  const data = readWhole(path);
+  if (data === undefined) return undefined;
   const entries: Buffer[] = [];
   for (let start = 0; start < data.length; ) {
     const end = data.indexOf(0, start);
@@ -174,4 +170,35 @@ function nulSeparated(path: string): Buffer[] | undefined {
     start = end < 0 ? data.length : end + 1;
   }
   return entries;
+}
+
+/**
+ * A /proc file whole. Not readFileSync: /proc files report size 0, which sends it down a path
+ * that cost ~0.4 ms more per file on the test VM, on every run (issue 6).
+ */
+function readWhole(path: string): Buffer | undefined {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch {
+    return undefined;
+  }
+  try {
+    let buffer = Buffer.allocUnsafe(16 * 1024);
+    let got = 0;
+    for (;;) {
+      if (got === buffer.length) {
+        const bigger = Buffer.allocUnsafe(buffer.length * 2);
+        buffer.copy(bigger, 0, 0, got);
+        buffer = bigger;
+      }
+      const n = readSync(fd, buffer, got, buffer.length - got, null);
+      if (n === 0) return buffer.subarray(0, got);
+      got += n;
+    }
+  } catch {
+    return undefined;
+  } finally {
+    closeSync(fd);
+  }
 }

@@ -46,6 +46,7 @@ describe.runIf(rootTestsEnabled())('bytes that are not UTF-8, compared with nsen
     ['in the program\'s arguments', `"$NS" -t $P -u printf '%s|' $'a\\xffb' $'\\xed\\xa0\\x80' $'\\xe2\\x82A' é`],
     ['in the program\'s name, when it cannot be run', `"$NS" -t $P -u $'/no/such\\xff'`],
     ['in a caller\'s environment value', `X=$'v\\xfe' "$NS" -t $P -u sh -c 'printf %s "$X"'`],
+    ['in a caller\'s environment of 100 KB (read from /proc in pieces)', `X=$'v\\xfe'$(head -c 100000 /dev/zero | tr '\\0' a) "$NS" -t $P -u sh -c 'printf %s "$X" | sha256sum'`],
     ['in a --wd path that exists', `"$NS" -t $P -u --wd=$'/tmp/nsctl-bytes-\\xfe\\x80' pwd`],
     ['in a --wd path that does not', `"$NS" -t $P -u --wd=$'/tmp/nsctl-bytes-\\xff' true`],
     ['in a namespace file path (--uts=…)', `"$NS" --uts=$'/proc/'$P$'/ns/uts\\xff' true`],
