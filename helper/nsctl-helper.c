@@ -271,8 +271,8 @@ static void block_sigpipe(void)
  */
 static void send_reply(uint32_t step, uint32_t subop, int err, const char *msg)
 {
-	static uint8_t buf[REPLY_LEN + 256];
-	size_t msg_len = msg ? strnlen(msg, 256) : 0;
+	static uint8_t buf[REPLY_LEN + PATH_MAX];
+	size_t msg_len = msg ? strnlen(msg, PATH_MAX) : 0;
 
 	memcpy(buf, "NSCE", 4);
 	put_u16(buf + 4, step);
@@ -1155,7 +1155,10 @@ static _Noreturn void exec_login_shell_step(uint32_t index, const struct step *s
 	argv[0] = login_argv0;
 	argv[1] = NULL;
 	execve(shell, argv, envp);
-	exec_failed(index, errno);
+	/* The path came from the target's /etc/passwd, which nsctl never saw: the reply carries it,
+	 * so the message names it as upstream's does. */
+	send_reply(index, 0, errno, shell);
+	_exit(errno == ENOENT ? EXIT_EXEC_NOT_FOUND : EXIT_EXEC_FAILED);
 }
 
 /*

@@ -57,8 +57,8 @@ function whatFailed(step: Step | undefined, reply: StepFailure): string {
     case 'exec':
       return `failed to execute ${step.file}`;
     case 'exec-login-shell':
-      // The shell came from the target's /etc/passwd (or is the fallback).
-      return `failed to execute the login shell (${step.fallback} or the passwd shell)`;
+      // The shell came from the target's /etc/passwd (or is the fallback); the helper says which.
+      return `failed to execute ${reply.detail ?? `the login shell (${step.fallback} or the passwd shell)`}`;
     case undefined:
       return `internal error: the helper reported step ${reply.step}, which the plan does not have`;
   }

@@ -1,5 +1,6 @@
 // The helper's error reply on the plan channel (docs/plan-format.md, "Reply").
 // EOF with no bytes means the helper reached execve (the channel is close-on-exec).
+import { decodeBytes } from '../kernel/bytes.ts';
 
 export const REPLY_LEN = 16;
 /** `step` in a reply that is not about one step. */
@@ -20,8 +21,11 @@ export const SubOp = {
 export type HelperReply =
   /** No bytes: the helper exec'd (or died without a word; the exit status tells which). */
   | { readonly kind: 'none' }
-  /** Plan.steps[step] failed; `subOp` says which call (SubOp). */
-  | { readonly kind: 'step-failed'; readonly step: number; readonly subOp: number; readonly errno: number }
+  /**
+   * Plan.steps[step] failed; `subOp` says which call (SubOp). `detail`: what the helper found
+   * that nsctl could not know, with its bytes (src/kernel/bytes.ts) — only the login shell's path.
+   */
+  | { readonly kind: 'step-failed'; readonly step: number; readonly subOp: number; readonly errno: number; readonly detail?: string }
   | { readonly kind: 'setup-failed'; readonly errno: number; readonly message: string }
   | { readonly kind: 'invalid-plan'; readonly errno: number; readonly message: string }
   /** The bytes are not a reply: a helper/CLI mismatch or a bug. */
@@ -41,9 +45,9 @@ export function decodeReply(bytes: Uint8Array): HelperReply {
   if (bytes.length !== REPLY_LEN + msgLen) {
     return { kind: 'malformed', reason: `reply of ${bytes.length} bytes, header says ${REPLY_LEN + msgLen}` };
   }
-  const message = new TextDecoder().decode(bytes.subarray(REPLY_LEN));
+  const message = decodeBytes(bytes.subarray(REPLY_LEN));
   if (subOp === SubOp.INVALID_PLAN) return { kind: 'invalid-plan', errno, message };
   if (subOp === SubOp.SETUP) return { kind: 'setup-failed', errno, message };
-  if (step === NO_STEP || msgLen !== 0) return { kind: 'malformed', reason: `unexpected reply step ${step} sub-op ${subOp}` };
-  return { kind: 'step-failed', step, subOp, errno };
+  if (step === NO_STEP) return { kind: 'malformed', reason: `unexpected reply step ${step} sub-op ${subOp}` };
+  return msgLen === 0 ? { kind: 'step-failed', step, subOp, errno } : { kind: 'step-failed', step, subOp, errno, detail: message };
 }

@@ -2,7 +2,9 @@
 // the messages with their bytes unchanged, exactly as with nsenter (src/kernel/bytes.ts). Node
 // alone would have replaced each such byte by U+FFFD's three.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NSCTL, NSENTER, rootTestsEnabled, startTarget, type Target } from '../support/targets.ts';
 
@@ -78,5 +80,19 @@ describe.runIf(rootTestsEnabled())('bytes that are not UTF-8, compared with nsen
     expect(nsctl).toEqual(nsenter);
     const underscore = spawnSync('bash', ['-c', `${NSCTL} -t ${P} -u env`], { encoding: 'utf8' }).stdout;
     expect(underscore.split('\n').filter((line) => line.startsWith('_='))).toEqual([`_=${NSCTL}`]);
+  });
+
+  // nsenter 2.38.1 has no passwd lookup (2.42 does): checked against 2.42's sentence.
+  it('names the passwd shell it could not execute, with its bytes', () => {
+    const root = mkdtempSync(join(tmpdir(), 'nsctl-passwd-'));
+    try {
+      mkdirSync(join(root, 'etc'));
+      writeFileSync(join(root, 'etc/passwd'), Buffer.from('root:x:0:0:root:/:/no/such/shell\xff\n', 'latin1'));
+      const result = spawnSync('env', ['-u', 'SHELL', NSCTL, '-t', P, '-u', `--root=${root}`], { timeout: 20_000 });
+      expect({ status: result.status, stdout: result.stdout.toString() }).toEqual({ status: 127, stdout: '' });
+      expect(result.stderr).toEqual(Buffer.from('nsctl: failed to execute /no/such/shell\xff: No such file or directory\n', 'latin1'));
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });

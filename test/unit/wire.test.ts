@@ -298,6 +298,8 @@ describe('decodeReply', () => {
   it.each<[string, Uint8Array, HelperReply]>([
     ['nothing (exec happened)', NONE, { kind: 'none' }],
     ['a failed step', reply(3, SubOp.CHROOT_CHROOT, 1), { kind: 'step-failed', step: 3, subOp: 2, errno: 1 }],
+    ['a failed login shell, with its path', reply(5, 0, 2, '/bin/zsh'), { kind: 'step-failed', step: 5, subOp: 0, errno: 2, detail: '/bin/zsh' }],
+    ['a message with no step', reply(0xffff, 0, 2, 'x'), { kind: 'malformed', reason: 'unexpected reply step 65535 sub-op 0' }],
     ['an invalid plan', reply(0xffff, 0xffff, 22, 'record 0: unknown type 0'), { kind: 'invalid-plan', errno: 22, message: 'record 0: unknown type 0' }],
     ['a set-up failure', reply(0xffff, 0xfffe, 1, 'prctl(PR_SET_DUMPABLE)'), { kind: 'setup-failed', errno: 1, message: 'prctl(PR_SET_DUMPABLE)' }],
     ['a short reply', reply(1, 0, 2).subarray(0, 15), { kind: 'malformed', reason: 'reply of 15 bytes, need 16' }],
