@@ -1,6 +1,6 @@
 // What the planner needs to know about this machine and the target, read from /proc. The only
 // stage besides the runner that touches the system; everything it returns is plain data.
-import { closeSync, existsSync, openSync, readSync, readFileSync, statSync, statfsSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync, statSync, statfsSync } from 'node:fs';
 import type { Options } from '../cli/options.ts';
 import { decodeBytes } from '../kernel/bytes.ts';
 import { NAMESPACES, PROC_NAME, type Namespace } from '../kernel/namespaces.ts';
@@ -89,15 +89,9 @@ export function readEnviron(pid: number): FileRead {
     return { ok: false, message: `cannot open ${path}: ${errnoText(error)}` };
   }
   try {
-    const buffer = Buffer.alloc(ENVIRON_MAX + 1);
-    let got = 0;
-    for (;;) {
-      const n = readSync(fd, buffer, got, buffer.length - got, null);
-      if (n === 0) break;
-      got += n;
-      if (got > ENVIRON_MAX) return { ok: false, message: 'failed to get environment variables: Argument list too long' };
-    }
-    return { ok: true, data: new Uint8Array(buffer.subarray(0, got)) };
+    const data = readAll(fd, ENVIRON_MAX);
+    if (data === undefined) return { ok: false, message: 'failed to get environment variables: Argument list too long' };
+    return { ok: true, data };
   } catch (error) {
     return { ok: false, message: `failed to get environment variables: ${errnoText(error)}` };
   } finally {
@@ -119,7 +113,8 @@ function readCgroup(target: number | undefined): CgroupFacts {
   const path = `/proc/${target}/cgroup`;
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    // Its bytes kept (src/kernel/bytes.ts): the path is opened again under /sys/fs/cgroup.
+    text = decodeBytes(readWhole(path));
   } catch (error) {
     return { kind: 'error', message: `cannot open ${path}: ${errnoText(error)}` };
   }
@@ -161,8 +156,12 @@ export function startupEnvironment(env: NodeJS.ProcessEnv): string[] {
 }
 
 function nulSeparated(path: string): Buffer[] | undefined {
-  const data = readWhole(path);
-  if (data === undefined) return undefined;
+  let data: Buffer;
+  try {
+    data = readWhole(path);
+  } catch {
+    return undefined;
+  }
   const entries: Buffer[] = [];
   for (let start = 0; start < data.length; ) {
     const end = data.indexOf(0, start);
@@ -173,32 +172,31 @@ function nulSeparated(path: string): Buffer[] | undefined {
 }
 
 /**
- * A /proc file whole. Not readFileSync: /proc files report size 0, which sends it down a path
- * that cost ~0.4 ms more per file on the test VM, on every run (issue 6).
+ * A /proc file whole; throws what open or read throws. Not readFileSync: /proc files report
+ * size 0, which sends it down a path that cost ~0.4 ms more per file on the test VM (issue 6).
  */
-function readWhole(path: string): Buffer | undefined {
-  let fd: number;
+function readWhole(path: string): Buffer {
+  const fd = openSync(path, 'r');
   try {
-    fd = openSync(path, 'r');
-  } catch {
-    return undefined;
-  }
-  try {
-    let buffer = Buffer.allocUnsafe(16 * 1024);
-    let got = 0;
-    for (;;) {
-      if (got === buffer.length) {
-        const bigger = Buffer.allocUnsafe(buffer.length * 2);
-        buffer.copy(bigger, 0, 0, got);
-        buffer = bigger;
-      }
-      const n = readSync(fd, buffer, got, buffer.length - got, null);
-      if (n === 0) return buffer.subarray(0, got);
-      got += n;
-    }
-  } catch {
-    return undefined;
+    return readAll(fd, Infinity)!;
   } finally {
     closeSync(fd);
+  }
+}
+
+/** Everything left to read on `fd`, or undefined once it passes `limit` bytes. */
+function readAll(fd: number, limit: number): Buffer | undefined {
+  let buffer = Buffer.allocUnsafe(16 * 1024);
+  let got = 0;
+  for (;;) {
+    if (got === buffer.length) {
+      const bigger = Buffer.allocUnsafe(buffer.length * 2);
+      buffer.copy(bigger, 0, 0, got);
+      buffer = bigger;
+    }
+    const n = readSync(fd, buffer, got, buffer.length - got, null);
+    if (n === 0) return buffer.subarray(0, got);
+    got += n;
+    if (got > limit) return undefined;
   }
 }

@@ -3,6 +3,7 @@
 // run path (the helper checks for itself); the tests compare it with the helper's `--check` and
 // use it to read back what the encoder wrote.
 
+import { decodeBytes } from '../kernel/bytes.ts';
 import { CLONE_FLAG, NAMESPACES, type Namespace } from '../kernel/namespaces.ts';
 import type { Step } from '../plan/plan.ts';
 import {
@@ -286,11 +287,8 @@ function decodeBody(body: Uint8Array): WirePlan {
 }
 
 const NAMESPACE_OF: ReadonlyMap<number, Namespace> = new Map(NAMESPACES.map((ns) => [CLONE_FLAG[ns], ns]));
-const utf8 = new TextDecoder('utf-8');
-
-function text(b: Uint8Array): string {
-  return utf8.decode(b);
-}
+/** The encoder's inverse (src/kernel/bytes.ts), so a plan read back equals the plan written. */
+const text = decodeBytes;
 
 function toStep(w: WireStep): Step {
   switch (w.op) {

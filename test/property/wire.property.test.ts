@@ -8,6 +8,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { NAMESPACES } from '../../src/kernel/namespaces.ts';
 import type { FileToOpen, Plan, Step } from '../../src/plan/plan.ts';
+import { decodeBytes } from '../../src/kernel/bytes.ts';
 import { decodePlan, decodeWire, dumpPlan, dumpWire, encodePlan, HEADER_LEN, MAX_SLOTS } from '../../src/wire/index.ts';
 
 // NSCTL_TEST_HELPER points the tests at another build (an ASan build, or a qemu wrapper on CI).
@@ -44,9 +45,13 @@ function expectSameVerdict(bytes: Uint8Array): 'valid' | 'invalid' {
 
 // ---- An arbitrary of valid Plans ----------------------------------------------------------------
 
-/** Any string without NUL: full Unicode, control characters, empty. */
+/** Any string without NUL: full Unicode, control characters, empty, and any bytes (escaped). */
 const text = fc
-  .oneof(fc.string({ unit: 'binary', maxLength: 12 }), fc.string({ unit: 'binary-ascii', maxLength: 12 }))
+  .oneof(
+    fc.string({ unit: 'binary', maxLength: 12 }),
+    fc.string({ unit: 'binary-ascii', maxLength: 12 }),
+    fc.uint8Array({ maxLength: 12 }).map(decodeBytes),
+  )
   .map((s) => s.replaceAll('\0', '@'));
 
 const fileToOpen: fc.Arbitrary<FileToOpen> = fc.oneof(
