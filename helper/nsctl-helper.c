@@ -979,9 +979,12 @@ no_handlers : {
 /* 7. Exec.                                                                                    */
 /* ------------------------------------------------------------------------------------------ */
 
-static _Noreturn void exec_failed(uint32_t index, int err)
+/* `path`: only for the login shell, whose path nsctl cannot know (it came from the new root's
+ * /etc/passwd); the reply carries it so the message names it, as upstream's does. */
+static _Noreturn void exec_failed(uint32_t index, int err, const char *path)
 {
-	step_failed(index, 0, err, err == ENOENT ? EXIT_EXEC_NOT_FOUND : EXIT_EXEC_FAILED);
+	send_reply(index, 0, err, path);
+	_exit(err == ENOENT ? EXIT_EXEC_NOT_FOUND : EXIT_EXEC_FAILED);
 }
 
 /* execve, and on ENOEXEC run the file with /bin/sh as glibc's execvp does (argv[0] dropped). */
@@ -1022,17 +1025,17 @@ static _Noreturn void exec_step(uint32_t index, const struct step *st)
 	close_all_slots();
 	if (!plan.search_path) {
 		execve(file, vec + 1, envp);
-		exec_failed(index, errno);
+		exec_failed(index, errno, NULL);
 	}
 	if (file[0] == '\0')
-		exec_failed(index, ENOENT);
+		exec_failed(index, ENOENT, NULL);
 	if (strchr(file, '/')) {
 		execve_or_script(file, envp);
-		exec_failed(index, errno);
+		exec_failed(index, errno, NULL);
 	}
 	file_len = strlen(file);
 	if (file_len > NAME_MAX)
-		exec_failed(index, ENAMETOOLONG);
+		exec_failed(index, ENAMETOOLONG, NULL);
 	p = plan.search_path;
 	for (;;) {
 		const char *end = strchrnul(p, ':');
@@ -1056,14 +1059,14 @@ static _Noreturn void exec_step(uint32_t index, const struct step *st)
 			case ETIMEDOUT:
 				break;
 			default:
-				exec_failed(index, errno);
+				exec_failed(index, errno, NULL);
 			}
 		}
 		if (*end == '\0')
 			break;
 		p = end + 1;
 	}
-	exec_failed(index, got_eacces ? EACCES : ENOENT);
+	exec_failed(index, got_eacces ? EACCES : ENOENT, NULL);
 }
 
 static char passwd[PASSWD_MAX + 1];
@@ -1147,7 +1150,7 @@ static _Noreturn void exec_login_shell_step(uint32_t index, const struct step *s
 	/* execve fails a path of PATH_MAX bytes or more with ENAMETOOLONG before it looks at argv;
 	 * failing here first keeps a long fallback (up to 8 MiB) out of login_argv0 (1 MiB). */
 	if (strlen(shell) >= PATH_MAX)
-		exec_failed(index, ENAMETOOLONG);
+		exec_failed(index, ENAMETOOLONG, NULL);
 	base = strrchr(shell, '/');
 	base = base ? base + 1 : shell;
 	login_argv0[0] = '-';
@@ -1155,10 +1158,7 @@ static _Noreturn void exec_login_shell_step(uint32_t index, const struct step *s
 	argv[0] = login_argv0;
 	argv[1] = NULL;
 	execve(shell, argv, envp);
-	/* The path came from the target's /etc/passwd, which nsctl never saw: the reply carries it,
-	 * so the message names it as upstream's does. */
-	send_reply(index, 0, errno, shell);
-	_exit(errno == ENOENT ? EXIT_EXEC_NOT_FOUND : EXIT_EXEC_FAILED);
+	exec_failed(index, errno, shell);
 }
 
 /*
