@@ -5,7 +5,7 @@
 // deliberate difference, docs/compat.md) and nsctl is compared with that instead.
 // The last line printed is always "N passed, N failed".
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -118,10 +118,28 @@ function expand(args) {
 }
 
 function run(program, args, as) {
-  const argv = as === 'user' ? [...unpriv, program, ...args] : [program, ...args];
+  const argv = as === 'user' ? [...unpriv, program === NSCTL ? nsctlForUser() : program, ...args] : [program, ...args];
   const r = spawnSync(argv[0], argv.slice(1), { env: ENV, encoding: 'utf8', timeout: 20000, stdio: ['ignore', 'pipe', 'pipe'] });
   const status = r.status ?? (r.signal ? `signal ${r.signal}` : 'none');
   return { stdout: r.stdout, stderr: normalise(r.stderr), status };
+}
+
+/**
+ * uid 1000 may not reach the checkout (a clone in `mktemp -d` is 0700): its runs use a copy of the
+ * package in a directory everyone may enter, as test/support/any-user.ts does for the tests.
+ */
+let userCopy;
+function nsctlForUser() {
+  if (userCopy === undefined) {
+    const root = join(work, 'package');
+    chmodSync(work, 0o755);
+    mkdirSync(join(root, 'dist'), { recursive: true });
+    cpSync(fileURLToPath(new URL('../bin', import.meta.url)), join(root, 'bin'), { recursive: true });
+    copyFileSync(fileURLToPath(new URL('../dist/nsctl.cjs', import.meta.url)), join(root, 'dist/nsctl.cjs'));
+    cpSync(fileURLToPath(new URL('../prebuilds', import.meta.url)), join(root, 'prebuilds'), { recursive: true });
+    userCopy = join(root, 'bin/nsctl');
+  }
+  return userCopy;
 }
 
 /** Program names: `nsenter: `, `/usr/bin/nsenter: ` (getopt uses argv[0]) and `nsctl: ` → `PROG: `. */

@@ -7,6 +7,7 @@ import { chmodSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { nsctlForAnyUser } from '../support/any-user.ts';
 import { NSCTL, nsctl, rootTestsEnabled } from '../support/targets.ts';
 
 const pids: number[] = [];
@@ -137,8 +138,9 @@ os.execvp('sleep', ['sleep', '1000'])
   it('gives an unprivileged owner its capabilities as ambient ones with --keep-caps and only -U', async () => {
     const owned = await startSleeper(['setpriv', '--reuid=1000', '--regid=1000', '--clear-groups', 'unshare', '-U', '-c', '-m', '-n', '--fork', 'sleep', '1000']);
     const script = join(work, 'as-user.sh');
-    writeFileSync(script, `exec ${NSCTL} -t ${owned} -U --preserve-credentials --keep-caps grep -E '^Cap(Amb|Eff)' /proc/self/status\n`);
-    const r = spawnSync('setpriv', ['--reuid=1000', '--regid=1000', '--clear-groups', 'sh', script], { encoding: 'utf8' });
+    const forUser = nsctlForAnyUser();
+    writeFileSync(script, `exec ${forUser.nsctl} -t ${owned} -U --preserve-credentials --keep-caps grep -E '^Cap(Amb|Eff)' /proc/self/status\n`);
+    const r = spawnSync('setpriv', ['--reuid=1000', '--regid=1000', '--clear-groups', 'sh', script], { encoding: 'utf8', env: forUser.env });
     const last = readFileSync('/proc/sys/kernel/cap_last_cap', 'utf8').trim();
     const all = ((1n << (BigInt(last) + 1n)) - 1n).toString(16).padStart(16, '0');
     expect([r.stderr, r.stdout]).toEqual(['', `CapEff:\t${all}\nCapAmb:\t${all}\n`]);

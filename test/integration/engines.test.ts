@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseArgs } from '../../src/cli/index.ts';
 import { resolveNamedTarget, stillSameTarget } from '../../src/targets/index.ts';
+import { nsctlForAnyUser } from '../support/any-user.ts';
 import { nsctl, rootTestsEnabled } from '../support/targets.ts';
 
 const ENGINES = fileURLToPath(new URL('../../scripts/engines', import.meta.url));
@@ -244,7 +245,8 @@ describe.runIf(enginesEnabled())('container targets by name, against real engine
   });
 
   it('says permission denied when the caller may not use the docker socket', () => {
-    const result = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', fileURLToPath(new URL('../../bin/nsctl', import.meta.url)), '-t', `docker:${web}`, 'true'], { encoding: 'utf8', env });
+    const forNobody = nsctlForAnyUser(env);
+    const result = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', forNobody.nsctl, '-t', `docker:${web}`, 'true'], { encoding: 'utf8', env: forNobody.env });
     expect(result.stderr).toContain('permission denied on docker');
   });
 

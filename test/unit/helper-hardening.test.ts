@@ -27,6 +27,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Plan, Step } from '../../src/plan/plan.ts';
 import { decodeReply, encodePlan, type HelperReply } from '../../src/wire/index.ts';
+import { copyForAnyUser } from '../support/any-user.ts';
 
 // NSCTL_TEST_HELPER points the tests at another build (an ASan build, or a qemu wrapper on CI).
 const HELPER =
@@ -56,6 +57,8 @@ const exec = (file: string, argv: readonly string[], env: readonly string[] = []
 
 interface Started {
   readonly pid: number;
+  /** The helper binary it runs: HELPER, or a copy another uid can reach (test/support/any-user.ts). */
+  readonly program: string;
   readonly channel: Socket;
   /** SIGKILL unless it has exited already (never a PID that may have been reused). */
   readonly kill: () => void;
@@ -64,7 +67,8 @@ interface Started {
 
 /** `nsctl-helper run FD` with the channel at stdio[channelFd]; the plan is written by the caller. */
 function start(stdio: StdioOptions, channelFd: number, options: { uid?: number; gid?: number; env?: NodeJS.ProcessEnv } = {}): Started {
-  const child = spawn(HELPER, ['run', String(channelFd)], { stdio, env: options.env ?? {}, uid: options.uid, gid: options.gid });
+  const program = options.uid === undefined ? HELPER : copyForAnyUser(HELPER);
+  const child = spawn(program, ['run', String(channelFd)], { stdio, env: options.env ?? {}, uid: options.uid, gid: options.gid });
   const channel = (child.stdio as unknown[])[channelFd] as Socket;
   const reply: Buffer[] = [];
   channel.on('data', (c: Buffer) => reply.push(c));
@@ -79,7 +83,7 @@ function start(stdio: StdioOptions, channelFd: number, options: { uid?: number; 
   const kill = (): void => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   };
-  return { pid: child.pid!, channel, kill, done };
+  return { pid: child.pid!, program, channel, kill, done };
 }
 
 function mkfifo(name: string): string {
@@ -109,7 +113,7 @@ describe('nsctl-helper runtime hardening', () => {
         // while we look.
         steps: [{ op: 'open-late', slot: 1, path: fifo }, { op: 'setns', slot: 0, ns: 'uts', soft: true }, exec('true', ['true'])],
       };
-      const exe = realpathSync(HELPER);
+      const exe = realpathSync(h.program);
       await until('the helper has exec\'d', () => {
         try {
           return readlinkSync(`/proc/${h.pid}/exe`) === exe;
