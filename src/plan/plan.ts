@@ -1,91 +1,98 @@
+// What the helper will do, in order: the planner's one output. Each step is one record of the
+// wire format (docs/plan-format.md has the table and what the helper does for each); the helper
+// performs them in this order and decides nothing.
 import type { Namespace } from '../kernel/namespaces.ts';
 
+/** A descriptor the helper holds: slots are numbered 0, 1, 2, … in the order steps create them. */
+export type Slot = number;
+
 /**
- * A file nsctl opens in its own process before the helper starts. Slot i of the plan is
- * `files[i]`. Opening everything up front is upstream's rule (nsenter-behaviour.md §4): paths
- * resolve in the caller's mount namespace, with the caller's privileges, and a failure leaves
- * nothing half-entered.
+ * What the helper prints if the step's call fails: `nsctl: <what>: <strerror>`, then
+ * `nsctl: <hint>` when there is one. Steps with several calls name a text for each.
  */
-export type FileToOpen =
-  /** Opened while parsing (see cli/options.ts EarlyFile); `index` is its place in earlyFiles. */
-  | { readonly kind: 'early'; readonly index: number }
-  | { readonly kind: 'path'; readonly path: string }
-  /**
-   * Opened write-only for appending (`-c`'s cgroup.procs, §3 step 7). A failure reads
-   * `failed to open <what>: …`, upstream's wording, instead of `cannot open <path>: …`.
-   */
-  | { readonly kind: 'append'; readonly path: string; readonly what: string };
+export interface Failure {
+  readonly what: string;
+}
 
-/** A uid or gid: a number, or the owner of the target's /proc/PID as seen after the switch. */
-export type IdValue = number | 'owner';
+interface Texts<F = Failure> {
+  readonly fail: F;
+  readonly hint?: string | undefined;
+}
 
-/** One thing the helper does, in plan order. Slots name descriptors (see FileToOpen). */
+export type OpenHow = 'read' | 'directory' | 'append';
+
 export type Step =
   /**
-   * `-t PID:INODE`: pidfd_open(pid) must give a pidfs descriptor whose inode is `inode`; else the
-   * PID now names another process (nsenter-behaviour.md §2.8, §11). First step, before any setns.
+   * openat(at, path) into a new slot. Everything is opened before the first setns (upstream's rule:
+   * paths resolve in the caller's world, with the caller's rights), except what only exists after
+   * it (`--wdns`, the cwd to come back to after chroot). `softDenied`: EACCES/EPERM leaves the slot
+   * empty instead of failing (`-e` on a target the caller may read only after switching ids).
    */
-  | { readonly op: 'check-target'; readonly pid: number; readonly inode: bigint }
+  | ({ readonly op: 'open'; readonly slot: Slot; readonly at: Slot | 'cwd'; readonly how: OpenHow; readonly path: string; readonly softDenied?: boolean } & Texts)
+  /** pidfd_open(pid) into a new slot. */
+  | ({ readonly op: 'pidfd'; readonly slot: Slot; readonly pid: number } & Texts)
   /**
-   * `-N FD`: pidfd_open(pid), pidfd_getfd(FD), ioctl(SIOCGSKNS) into a new slot holding the
-   * socket's network namespace (§5.5).
+   * The `/proc/PID` directory in `proc` still belongs to the process whose start time (field 22 of
+   * its stat) the planner read: a recycled PID or a restarted container is refused, never entered.
    */
-  | { readonly op: 'net-socket'; readonly slot: number; readonly pid: number; readonly fd: number }
-  /** `--user-parent`: ioctl(from, NS_GET_USERNS) into a new slot (§5.4). `from` stays open. */
-  | { readonly op: 'user-parent'; readonly slot: number; readonly from: number }
+  | ({ readonly op: 'check-start'; readonly proc: Slot; readonly start: bigint } & Texts)
+  /** `-t PID:INODE`: the pidfd's pidfs inode is `inode` (`stat`: the fstat itself failed). */
+  | ({ readonly op: 'check-inode'; readonly pidfd: Slot; readonly inode: bigint } & Texts<{ readonly stat: string; readonly what: string }>)
+  /** `-N FD`: pidfd_getfd(pidfd, fd) into a new slot. */
+  | ({ readonly op: 'pidfd-getfd'; readonly slot: Slot; readonly pidfd: Slot; readonly fd: number } & Texts)
+  /** ioctl(socket, SIOCGSKNS) into a new slot: the network namespace the socket belongs to. */
+  | ({ readonly op: 'socket-netns'; readonly slot: Slot; readonly socket: Slot } & Texts)
+  /** ioctl(of, NS_GET_USERNS) into a new slot: the owning user namespace (of a user namespace: its parent). */
+  | ({ readonly op: 'ns-owner'; readonly slot: Slot; readonly of: Slot } & Texts)
   /**
-   * `before-switch`: a failure is only remembered. `after-switch`: a failure is fatal if the
-   * before-switch attempt failed too, and ignored otherwise (nsenter-behaviour.md §3 steps 11, 22).
+   * setns(fd, mask minus what earlier setns steps through this slot joined); skipped when nothing
+   * is left. `soft`: a failure is ignored. A pidfd takes several namespaces at once, a namespace
+   * file one.
    */
-  | { readonly op: 'setgroups'; readonly attempt: 'before-switch' | 'after-switch' }
+  | ({ readonly op: 'setns'; readonly fd: Slot; readonly mask: readonly Namespace[]; readonly soft?: boolean } & Texts)
   /**
-   * setns(fd, CLONE_NEW*). A soft join may fail silently; once a join of a slot succeeds, later
-   * joins of that slot are skipped. This is how upstream's two passes are written down.
+   * setgroups(0, NULL). Without `afterSwitch` a failure is only remembered; with it, a failure is
+   * reported only if the earlier attempt failed too (upstream tries before and after the switch).
    */
-  | { readonly op: 'setns'; readonly slot: number; readonly ns: Namespace; readonly soft: boolean }
-  /** open(".") into a new slot: the cwd to come back to after chroot. */
-  | { readonly op: 'save-cwd'; readonly slot: number }
-  /** fchdir(slot), chroot("."), chdir("/"). */
-  | { readonly op: 'chroot'; readonly slot: number }
-  /** open(path) into a new slot, after the switch (`--wdns`, the one late open). */
-  | { readonly op: 'open-late'; readonly slot: number; readonly path: string }
-  /** fchdir(slot). */
-  | { readonly op: 'chdir'; readonly slot: number }
-  /** `-c`: write our pid in decimal to the cgroup.procs descriptor in `slot`, then close it. */
-  | { readonly op: 'join-cgroup'; readonly slot: number }
+  | ({ readonly op: 'setgroups'; readonly afterSwitch?: boolean } & Texts)
+  /** setgid/setuid; `owner`: the id the last stat-owner read (`id` is then 0). */
+  | ({ readonly op: 'setgid'; readonly id: number; readonly owner?: boolean } & Texts)
+  | ({ readonly op: 'setuid'; readonly id: number; readonly owner?: boolean } & Texts)
+  /** `-S/-G follow`: fstat(slot), remembering its owner as seen now, through the entered user namespace. */
+  | ({ readonly op: 'stat-owner'; readonly slot: Slot } & Texts)
+  | ({ readonly op: 'fchdir'; readonly slot: Slot } & Texts)
+  | ({ readonly op: 'chroot'; readonly path: string } & Texts)
+  | ({ readonly op: 'chdir'; readonly path: string } & Texts)
   /**
-   * `-S/-G follow`: fstat(slot) (the target's /proc/PID, opened before the switch), remembering
-   * st_uid/st_gid as seen *now*, through the entered user namespace (§3 step 20). Closes the slot.
+   * `-e`: read the target's environ from `fd` and make it the program's environment (upstream's
+   * rules: docs/plan-format.md). `late`: only if none was loaded yet, open `environ` through the
+   * `/proc/PID` directory in `proc` now (after the credential change) and load that. Variables
+   * named in `drop` are removed, and `note` is printed with their names when any were.
    */
-  | { readonly op: 'stat-owner'; readonly slot: number }
-  /** Fork; the parent waits and mirrors the child. Only for a PID namespace without -F. */
-  | { readonly op: 'fork' }
-  /** `'owner'`: the id a stat-owner step read (the wire's OWNER flag). */
-  | { readonly op: 'setgid'; readonly gid: IdValue }
-  | { readonly op: 'setuid'; readonly uid: IdValue }
+  | ({
+      readonly op: 'environ';
+      readonly fd: Slot;
+      readonly proc: Slot | 'none';
+      readonly late?: boolean;
+      readonly drop: readonly string[];
+      readonly note: string;
+    } & Texts<{ readonly open: string; readonly get: string; readonly set: string }>)
+  /** `-c`: our pid in decimal into the cgroup.procs descriptor. */
+  | ({ readonly op: 'join-cgroup'; readonly slot: Slot } & Texts)
+  /** Fork once; the parent supervises (docs/plan-format.md, `fork`). Only for a PID namespace without -F. */
+  | ({ readonly op: 'fork' } & Texts)
+  /** `--keep-caps`: permitted → inheritable → ambient, so the capabilities survive exec. */
+  | ({ readonly op: 'keep-caps' } & Texts<{ readonly capget: string; readonly capset: string; readonly ambient: string }>)
   /**
-   * `--keep-caps`: inheritable = permitted (capget/capset), then every effective capability up
-   * to the kernel's last one raised into the ambient set, so it survives exec (§3 step 23).
+   * execvp(file, argv) with env, or with the loaded target environment (`targetEnv`, env then
+   * empty); the PATH searched is that environment's.
    */
-  | { readonly op: 'keep-caps' }
-  /**
-   * execve with execvp(3) semantics when `searchPath` is set and `file` has no slash
-   * (glibc's: EACCES remembered, ENOEXEC run through /bin/sh).
-   */
-  | {
-      readonly op: 'exec';
-      readonly file: string;
-      readonly argv: readonly string[];
-      readonly env: readonly string[];
-      readonly searchPath: string | undefined;
-    }
-  /**
-   * No program and no $SHELL: the shell of the current uid in the final root's /etc/passwd, else
-   * `fallback`, started as a login shell (argv[0] = "-" + basename), as upstream 2.42 does.
-   */
-  | { readonly op: 'exec-login-shell'; readonly fallback: string; readonly env: readonly string[] };
+  | ({ readonly op: 'exec'; readonly file: string; readonly argv: readonly string[]; readonly env: readonly string[]; readonly targetEnv?: boolean } & Texts)
+  /** No program: $SHELL, else the passwd shell of the final uid in the final root, else `fallback`, as a login shell. */
+  | ({ readonly op: 'exec-login-shell'; readonly fallback: string; readonly env: readonly string[]; readonly targetEnv?: boolean } & Texts);
+
+export type StepOp = Step['op'];
 
 export interface Plan {
-  readonly files: readonly FileToOpen[];
   readonly steps: readonly Step[];
 }

@@ -1,215 +1,183 @@
-// Plan → bytes (docs/plan-format.md). Pure: no I/O.
-
+// Plan → bytes, by the record table (records.ts, docs/plan-format.md). Pure: no I/O.
 import { encodeBytes } from '../kernel/bytes.ts';
-import { CLONE_FLAG } from '../kernel/namespaces.ts';
+import { CLONE_FLAG, type Namespace } from '../kernel/namespaces.ts';
 import type { Plan, Step } from '../plan/plan.ts';
-import {
-  FLAG_ID_OWNER,
-  FLAG_SETGROUPS_AFTER_SWITCH,
-  FLAG_SETNS_SOFT,
-  HEADER_LEN,
-  MAGIC,
-  RECORD_HEADER_LEN,
-  RecordType,
-  VERSION,
-  type WirePlan,
-  type WireStep,
-} from './format.ts';
+import { BASE_CWD, camel, HEADER_LEN, MAGIC, NO_SLOT, planRecord, RECORDS, VERSION, type FieldKind, type Frame, type RecordSpec } from './records.ts';
 
 /**
  * The planner produced something the wire cannot carry (a string with NUL or with a lone surrogate
- * that is not an escaped byte, a number beyond 32 bits). This is a bug in nsctl, not a user error.
+ * that is not an escaped byte, a number out of range, an unknown op). A bug in nsctl, not a user error.
  */
 export class PlanEncodingError extends Error {
   override readonly name = 'PlanEncodingError';
 }
 
-function bytesOf(s: string, what: string): Uint8Array {
-  if (s.includes('\0')) throw new PlanEncodingError(`${what} contains a NUL character`);
-  // Escaped bytes (src/kernel/bytes.ts) become those bytes; any other lone surrogate stands for
-  // nothing, and is refused rather than silently changed.
-  const bytes = encodeBytes(s);
-  if (bytes === undefined) throw new PlanEncodingError(`${what} is not well-formed Unicode`);
-  return bytes;
-}
+/** Bytes appended one piece at a time; one copy at the end. */
+class Writer {
+  private readonly parts: Uint8Array[] = [];
+  length = 0;
 
-function wireStep(step: Step): WireStep {
-  switch (step.op) {
-    case 'setns':
-      return { op: 'setns', slot: step.slot, nstype: CLONE_FLAG[step.ns], soft: step.soft };
-    case 'setgroups':
-      return { op: 'setgroups', afterSwitch: step.attempt === 'after-switch' };
-    case 'setgid':
-      return step.gid === 'owner' ? { op: 'setgid', id: 0, owner: true } : { op: 'setgid', id: step.gid };
-    case 'setuid':
-      return step.uid === 'owner' ? { op: 'setuid', id: 0, owner: true } : { op: 'setuid', id: step.uid };
-    case 'check-target':
-    case 'net-socket':
-    case 'user-parent':
-    case 'join-cgroup':
-    case 'stat-owner':
-    case 'keep-caps':
-      return step;
-    case 'save-cwd':
-    case 'chroot':
-    case 'chdir':
-      return { op: step.op, slot: step.slot };
-    case 'open-late':
-      return { op: 'open-late', slot: step.slot, path: bytesOf(step.path, 'open-late path') };
-    case 'fork':
-      return { op: 'fork' };
-    case 'exec':
-      return {
-        op: 'exec',
-        file: bytesOf(step.file, 'exec file'),
-        args: step.argv.map((a) => bytesOf(a, 'argument')),
-        env: step.env.map((e) => bytesOf(e, 'environment entry')),
-        searchPath: step.searchPath === undefined ? undefined : bytesOf(step.searchPath, 'search path'),
-      };
-    case 'exec-login-shell':
-      return {
-        op: 'exec-login-shell',
-        fallback: bytesOf(step.fallback, 'fallback shell'),
-        env: step.env.map((e) => bytesOf(e, 'environment entry')),
-      };
+  bytes(part: Uint8Array): void {
+    this.parts.push(part);
+    this.length += part.length;
+  }
+
+  u16(v: number): void {
+    this.bytes(Uint8Array.of(v & 0xff, (v >>> 8) & 0xff));
+  }
+
+  u32(v: number, what: string): void {
+    if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new PlanEncodingError(`${what}: ${v} is not a u32`);
+    this.bytes(Uint8Array.of(v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, (v >>> 24) & 0xff));
+  }
+
+  u64(v: bigint, what: string): void {
+    if (v < 0n || v > 0xffffffffffffffffn) throw new PlanEncodingError(`${what}: ${v} is not a u64`);
+    this.u32(Number(v & 0xffffffffn), what);
+    this.u32(Number(v >> 32n), what);
+  }
+
+  str(s: string, what: string): void {
+    if (s.includes('\0')) throw new PlanEncodingError(`${what} contains a NUL character`);
+    // Escaped bytes (src/kernel/bytes.ts) become those bytes; any other lone surrogate stands for
+    // nothing, and is refused rather than silently changed.
+    const bytes = encodeBytes(s);
+    if (bytes === undefined) throw new PlanEncodingError(`${what} is not well-formed Unicode`);
+    this.u32(bytes.length, what);
+    this.bytes(bytes);
+  }
+
+  concat(): Uint8Array {
+    const out = new Uint8Array(this.length);
+    let at = 0;
+    for (const part of this.parts) {
+      out.set(part, at);
+      at += part.length;
+    }
+    return out;
   }
 }
 
-/** The byte-level view of a plan; `dumpPlan` goes through this too. */
-export function toWirePlan(plan: Plan, firstFd: number): WirePlan {
-  return { slots: { firstFd, count: plan.files.length }, steps: plan.steps.map(wireStep) };
-}
-
-interface Rec {
-  readonly type: number;
-  readonly flags: number;
-  readonly payload: Uint8Array;
-}
-
-function u32s(...values: number[]): Uint8Array {
-  const out = new Uint8Array(values.length * 4);
-  values.forEach((v, i) => {
-    if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new PlanEncodingError(`${v} is not a u32`);
-    out[i * 4] = v & 0xff;
-    out[i * 4 + 1] = (v >>> 8) & 0xff;
-    out[i * 4 + 2] = (v >>> 16) & 0xff;
-    out[i * 4 + 3] = (v >>> 24) & 0xff;
-  });
-  return out;
-}
-
-function u64(v: bigint): Uint8Array {
-  if (v < 0n || v > 0xffffffffffffffffn) throw new PlanEncodingError(`${v} is not a u64`);
-  return u32s(Number(v & 0xffffffffn), Number(v >> 32n));
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a, 0);
-  out.set(b, a.length);
-  return out;
-}
-
-const EMPTY = new Uint8Array(0);
-
-function records(wire: WirePlan): Rec[] {
-  const out: Rec[] = [];
-  if (wire.slots !== undefined) {
-    out.push({ type: RecordType.SLOTS, flags: 0, payload: u32s(wire.slots.firstFd, wire.slots.count) });
+function maskOf(value: unknown, what: string): number {
+  if (!Array.isArray(value) || value.length === 0) throw new PlanEncodingError(`${what}: not a list of namespaces`);
+  let mask = 0;
+  for (const ns of value as Namespace[]) {
+    const bit = CLONE_FLAG[ns];
+    if (bit === undefined) throw new PlanEncodingError(`${what}: unknown namespace ${String(ns)}`);
+    mask |= bit;
   }
-  for (const s of wire.steps) {
-    switch (s.op) {
-      case 'setns':
-        out.push({ type: RecordType.SETNS, flags: s.soft ? FLAG_SETNS_SOFT : 0, payload: u32s(s.slot, s.nstype) });
-        break;
-      case 'setgroups':
-        out.push({ type: RecordType.SETGROUPS, flags: s.afterSwitch ? FLAG_SETGROUPS_AFTER_SWITCH : 0, payload: EMPTY });
-        break;
-      case 'setgid':
-        out.push({ type: RecordType.SETGID, flags: s.owner === true ? FLAG_ID_OWNER : 0, payload: u32s(s.id) });
-        break;
-      case 'setuid':
-        out.push({ type: RecordType.SETUID, flags: s.owner === true ? FLAG_ID_OWNER : 0, payload: u32s(s.id) });
-        break;
-      case 'check-target':
-        out.push({ type: RecordType.CHECK_TARGET, flags: 0, payload: concat(u32s(s.pid), u64(s.inode)) });
-        break;
-      case 'net-socket':
-        out.push({ type: RecordType.NET_SOCKET, flags: 0, payload: u32s(s.slot, s.pid, s.fd) });
-        break;
-      case 'user-parent':
-        out.push({ type: RecordType.USER_PARENT, flags: 0, payload: u32s(s.slot, s.from) });
-        break;
-      case 'join-cgroup':
-        out.push({ type: RecordType.JOIN_CGROUP, flags: 0, payload: u32s(s.slot) });
-        break;
-      case 'stat-owner':
-        out.push({ type: RecordType.STAT_OWNER, flags: 0, payload: u32s(s.slot) });
-        break;
-      case 'keep-caps':
-        out.push({ type: RecordType.KEEP_CAPS, flags: 0, payload: EMPTY });
-        break;
-      case 'save-cwd':
-        out.push({ type: RecordType.SAVE_CWD, flags: 0, payload: u32s(s.slot) });
-        break;
-      case 'open-late':
-        out.push({ type: RecordType.OPEN_LATE, flags: 0, payload: concat(u32s(s.slot), s.path) });
-        break;
-      case 'chroot':
-        out.push({ type: RecordType.CHROOT, flags: 0, payload: u32s(s.slot) });
-        break;
-      case 'chdir':
-        out.push({ type: RecordType.CHDIR, flags: 0, payload: u32s(s.slot) });
-        break;
-      case 'fork':
-        out.push({ type: RecordType.FORK, flags: 0, payload: EMPTY });
-        break;
-      case 'exec':
-        for (const a of s.args) out.push({ type: RecordType.ARG, flags: 0, payload: a });
-        for (const e of s.env) out.push({ type: RecordType.ENV, flags: 0, payload: e });
-        if (s.searchPath !== undefined) out.push({ type: RecordType.SEARCH_PATH, flags: 0, payload: s.searchPath });
-        out.push({ type: RecordType.EXEC, flags: 0, payload: s.file });
-        break;
-      case 'exec-login-shell':
-        for (const e of s.env) out.push({ type: RecordType.ENV, flags: 0, payload: e });
-        out.push({ type: RecordType.EXEC_LOGIN_SHELL, flags: 0, payload: s.fallback });
-        break;
+  return mask >>> 0;
+}
+
+function field(out: Writer, kind: FieldKind, value: unknown, what: string): void {
+  if (typeof kind === 'object') {
+    const index = kind.enum.indexOf(value as string);
+    if (index < 0) throw new PlanEncodingError(`${what}: ${String(value)} is not one of ${kind.enum.join(', ')}`);
+    out.u32(index, what);
+    return;
+  }
+  switch (kind) {
+    case 'u32':
+    case 'new':
+    case 'slot':
+      out.u32(value as number, what);
+      return;
+    case 'base':
+      out.u32(value === 'cwd' ? BASE_CWD : (value as number), what);
+      return;
+    case 'opt-slot':
+      out.u32(value === 'none' ? NO_SLOT : (value as number), what);
+      return;
+    case 'u64':
+      if (typeof value !== 'bigint') throw new PlanEncodingError(`${what}: not a bigint`);
+      out.u64(value, what);
+      return;
+    case 'mask':
+      out.u32(maskOf(value, what), what);
+      return;
+    case 'str':
+      if (typeof value !== 'string') throw new PlanEncodingError(`${what}: not a string`);
+      out.str(value, what);
+      return;
+    case 'list': {
+      if (!Array.isArray(value)) throw new PlanEncodingError(`${what}: not a list`);
+      out.u32(value.length, what);
+      for (const item of value as unknown[]) {
+        if (typeof item !== 'string') throw new PlanEncodingError(`${what}: not a list of strings`);
+        out.str(item, what);
+      }
+      return;
     }
   }
-  out.push({ type: RecordType.END, flags: 0, payload: EMPTY });
-  return out;
 }
 
-/** Writes the bytes of a WirePlan without checking it (tests use this to build invalid plans). */
-export function writeWirePlan(wire: WirePlan): Uint8Array {
-  const recs = records(wire);
-  let bodyLen = 0;
-  for (const r of recs) bodyLen += RECORD_HEADER_LEN + r.payload.length;
-  const out = new Uint8Array(HEADER_LEN + bodyLen);
-  const view = new DataView(out.buffer);
-  for (let i = 0; i < 4; i++) out[i] = MAGIC.charCodeAt(i);
-  view.setUint16(4, VERSION, true);
-  view.setUint16(6, 0, true);
-  view.setUint32(8, bodyLen, true);
-  view.setUint32(12, 0, true);
-  let off = HEADER_LEN;
-  for (const r of recs) {
-    view.setUint16(off, r.type, true);
-    view.setUint16(off + 2, r.flags, true);
-    view.setUint32(off + 4, r.payload.length, true);
-    out.set(r.payload, off + RECORD_HEADER_LEN);
-    off += RECORD_HEADER_LEN + r.payload.length;
+/** One record's payload: its fields, then for a step its failure texts and hint. */
+function payload(spec: RecordSpec, values: Readonly<Record<string, unknown>>): Uint8Array {
+  const out = new Writer();
+  for (const [name, kind] of spec.fields) field(out, kind, values[camel(name)], `${spec.name} ${name}`);
+  if (spec.frame === 'plan' && spec.name !== 'end') {
+    const fail = (values['fail'] ?? {}) as Readonly<Record<string, unknown>>;
+    for (const text of spec.texts) field(out, 'str', fail[text], `${spec.name} failure text ${text}`);
+    field(out, 'str', values['hint'] ?? '', `${spec.name} hint`);
   }
-  return out;
+  return out.concat();
+}
+
+function flagBits(spec: RecordSpec, values: Readonly<Record<string, unknown>>): number {
+  let bits = 0;
+  spec.flags.forEach((flag, i) => {
+    if (values[camel(flag)] === true) bits |= 1 << i;
+  });
+  return bits;
+}
+
+/** A frame of the given kind around records (type, flags, payload). */
+function frame(kind: Frame, records: readonly { type: number; flags: number; payload: Uint8Array }[]): Uint8Array {
+  const body = new Writer();
+  for (const r of records) {
+    body.u16(r.type);
+    body.u16(r.flags);
+    body.u32(r.payload.length, 'record length');
+    body.bytes(r.payload);
+  }
+  const head = new Writer();
+  head.bytes(new TextEncoder().encode(MAGIC[kind]));
+  head.u16(VERSION);
+  head.u16(0);
+  head.u32(body.length, 'body length');
+  head.u32(0, 'reserved');
+  head.bytes(body.concat());
+  if (head.length !== HEADER_LEN + body.length) throw new PlanEncodingError('frame length');
+  return head.concat();
+}
+
+function stepRecord(step: Step): { type: number; flags: number; payload: Uint8Array } {
+  const spec = planRecord(step.op);
+  if (spec === undefined || spec.name === 'end') throw new PlanEncodingError(`unknown step ${step.op}`);
+  const values = step as unknown as Readonly<Record<string, unknown>>;
+  return { type: spec.type, flags: flagBits(spec, values), payload: payload(spec, values) };
 }
 
 /**
- * Encodes a plan for the helper. Slot i is the descriptor `firstFd + i` in the helper. Throws
- * PlanEncodingError for what bytes cannot carry (NUL, broken Unicode, numbers beyond 32 bits).
- * Whether the helper accepts the result is its own check, before any side effect; the planner's
- * plans are tested to pass it (test/property/plan.property.test.ts), so the bytes are not decoded
- * again here on every run.
+ * The plan's bytes for the helper. Throws PlanEncodingError for what bytes cannot carry. Whether
+ * the helper accepts the result is its own check, before any side effect; the planner's plans are
+ * tested to pass it, so the bytes are not decoded again here on every run.
  */
-export function encodePlan(plan: Plan, firstFd: number): Uint8Array {
-  return writeWirePlan(toWirePlan(plan, firstFd));
+export function encodePlan(plan: Plan): Uint8Array {
+  const end = RECORDS.find((r) => r.name === 'end')!;
+  return frame('plan', [...plan.steps.map(stepRecord), { type: end.type, flags: 0, payload: new Uint8Array(0) }]);
+}
+
+/** A query frame asking for the facts of these namespace files (docs/plan-format.md, Query records). */
+export function encodeNsFactsQuery(paths: readonly string[]): Uint8Array {
+  const spec = RECORDS.find((r) => r.frame === 'query' && r.name === 'ns-facts')!;
+  return frame(
+    'query',
+    paths.map((path) => ({ type: spec.type, flags: 0, payload: payload(spec, { path }) })),
+  );
+}
+
+/** Header + records, for tests that need frames the planner would never write. */
+export function encodeFrame(kind: Frame, records: readonly { type: number; flags: number; payload: Uint8Array }[]): Uint8Array {
+  return frame(kind, records);
 }
