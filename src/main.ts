@@ -1,37 +1,40 @@
-// nsctl's entry point: argv → options → facts → plan → helper, and the exit status at the end.
-// Every error becomes one `nsctl: …` line and exit 1 here, at the edge, never a stack trace.
+// The planner's entry point: argv → options → facts → plan → bytes on the plan descriptor, then
+// exit. The helper that started it waits for it to exit and then performs the plan; by the time
+// the program runs, this process is gone (docs/plan-format.md).
+//
+// Every error becomes one `nsctl: …` line and exit 1 here, at the edge, never a stack trace. Node
+// must not touch the caller's terminal or stdio state: output goes out with writeSync on the raw
+// descriptors, never through process.stdout/stderr streams, which would make them non-blocking.
 import { writeSync } from 'node:fs';
-import { constants } from 'node:os';
+import { programEnvironment, startupEnvironment, faithfulArguments } from './caller/index.ts';
 import { helpText, parseArgs, versionText } from './cli/index.ts';
+import { encodeBytes } from './kernel/bytes.ts';
 import { strerrorOfCode } from './kernel/errno.ts';
 import { buildPlan } from './plan/index.ts';
-import { encodeBytes } from './kernel/bytes.ts';
-import { faithfulArguments, readSystemFacts, startupEnvironment } from './procfs/index.ts';
-import { closeAll, openEarlyFiles, openPlanFiles } from './run/open-files.ts';
-import type { Outcome } from './run/index.ts';
-import type { Resolved } from './targets/index.ts';
+import { firstUnopenable, readSystemFacts } from './procfs/index.ts';
+import { encodePlan, PlanEncodingError } from './wire/index.ts';
 
-// The runner (child_process, crypto) and the container resolvers (http) load only when a command
-// line gets that far: --help, --version and every error before them skip their start-up cost
-// (bench/results.md).
-const runStage = () => import('./run/index.ts');
+// The container resolvers (http) load only when a command line names a container: --help,
+// --version and every error before them skip their start-up cost (bench/results.md).
 const targetsStage = () => import('./targets/index.ts');
 
 const PROGRAM = 'nsctl';
 
-let helperStarted = false;
-/** Whether this run got as far as starting the helper: bin/nsctl keeps V8's code cache of such a run. */
-export const ranTheHelper = (): boolean => helperStarted;
+export interface Outcome {
+  /** The planner's exit status; the helper exits with it when there is no plan. */
+  readonly code: number;
+  /** A plan was written: the run went the whole way (bin/nsctl keeps V8's code cache of such a run). */
+  readonly planned: boolean;
+}
 
-export async function main(argv: readonly string[], packageRoot: URL): Promise<Outcome> {
+export async function main(argv: readonly string[], planFd: number): Promise<Outcome> {
   const parsed = parseArgs(faithfulArguments(argv));
-  // Upstream opens these while parsing, so their errors come before any later one (§2.5).
-  const early = openEarlyFiles(parsed.earlyFiles);
-  if (!early.ok) return failed(early.message);
+  // Upstream opens these while parsing, so their errors come before any later one.
+  const unopenable = firstUnopenable(parsed.earlyFiles);
+  if (unopenable !== undefined) return failed(unopenable);
 
   const stop = parsed.stop;
   if (stop !== undefined) {
-    closeAll(early.fds);
     switch (stop.kind) {
       case 'help':
         return printed(await helpText());
@@ -45,43 +48,37 @@ export async function main(argv: readonly string[], packageRoot: URL): Promise<O
         return failed(stop.message);
     }
   }
-  // `-t KIND:NAME` (issue 8): resolved once, here, to a PID (or a --net file for netns:).
-  const named: Resolved =
-    parsed.options!.targetName === undefined
-      ? { ok: true, options: parsed.options!, fds: [], resolution: undefined }
-      : await (await targetsStage()).resolveNamedTarget(parsed.options!, early.fds.length);
-  if (!named.ok) {
-    closeAll(early.fds);
-    return failed(named.message);
+  let options = parsed.options!;
+  let earlyFiles = parsed.earlyFiles;
+  let start: bigint | undefined;
+  // `-t KIND:NAME`: resolved once, here, to a PID (or, for netns:, a --net file).
+  if (options.targetName !== undefined) {
+    const named = await (await targetsStage()).resolveNamedTarget(options, earlyFiles.length);
+    if (!named.ok) return failed(named.message);
+    options = named.options;
+    earlyFiles = [...earlyFiles, ...named.files];
+    const more = firstUnopenable(named.files);
+    if (more !== undefined) return failed(more);
+    // The resolver checked this process's cgroup against the container's: pin that process.
+    start = named.resolution?.identity.startTime;
   }
-  early.fds.push(...named.fds);
-  const options = named.options;
 
   const facts = readSystemFacts(options);
   if (!facts.ok) return failed(facts.message);
-
-  const run = await runStage();
-  const planned = buildPlan(options, facts.facts, { env: run.programEnvironment(startupEnvironment(process.env)) });
-  if (!planned.ok) {
-    const opened = openPlanFiles(planned.openFirst ?? [], early.fds);
-    return failed(opened.ok ? planned.message : opened.message);
+  const withPin = start === undefined ? facts.facts : { ...facts.facts, target: { ok: true as const, start } };
+  const planned = buildPlan(options, earlyFiles, withPin, { env: programEnvironment(startupEnvironment(process.env)) });
+  if (!planned.ok) return failed(planned.message);
+  try {
+    writeAll(planFd, encodePlan(planned.plan));
+  } catch (error) {
+    if (error instanceof PlanEncodingError) return failed(`internal error: ${error.message}`);
+    return failed(`internal error: cannot hand the plan to the helper: ${strerrorOfCode((error as NodeJS.ErrnoException).code)}`);
   }
-  const plan = planned.plan;
-  const helper = run.locateHelper(process.env, packageRoot);
-  if (!helper.ok) return failed(helper.message);
+  return { code: 0, planned: true };
+}
 
-  const files = openPlanFiles(plan.files, early.fds);
-  if (!files.ok) return failed(files.message);
-  // The files are open: the process must still be the one resolved, or we opened another's.
-  if (named.resolution !== undefined) {
-    const still = (await targetsStage()).stillSameTarget(named.resolution);
-    if (!still.ok) return failed(still.message);
-  }
-  helperStarted = true;
-  const outcome = await run.runHelper(helper.path, plan, files.fds, run.callerDescriptors(process.env));
-  closeAll(early.fds.concat(files.fds).filter((fd, i, all) => all.indexOf(fd) === i));
-  if (outcome.kind === 'failed') report(outcome.message);
-  return outcome;
+function writeAll(fd: number, bytes: Uint8Array): void {
+  for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at, bytes.length - at);
 }
 
 function report(...lines: (string | undefined)[]): void {
@@ -90,9 +87,7 @@ function report(...lines: (string | undefined)[]): void {
     const prefixed = line.startsWith('Try ') ? line : `${PROGRAM}: ${line}`;
     try {
       // A path or program name given with bytes that are not UTF-8 is printed with those bytes.
-      const bytes = encodeBytes(`${prefixed}\n`);
-      if (bytes !== undefined) writeSync(2, bytes);
-      else writeSync(2, `${prefixed}\n`);
+      writeAll(2, encodeBytes(`${prefixed}\n`) ?? Buffer.from(`${prefixed}\n`));
     } catch {
       // stderr is gone; the exit status still tells.
     }
@@ -101,41 +96,16 @@ function report(...lines: (string | undefined)[]): void {
 
 function failed(...lines: (string | undefined)[]): Outcome {
   report(...lines);
-  return { kind: 'exited', code: 1 };
+  return { code: 1, planned: false };
 }
 
-/** Help and version go to stdout; a failed write is an error, as upstream's close_stdout (§10.1). */
+/** Help and version go to stdout; a failed write is an error, as upstream's close_stdout. */
 function printed(text: string): Outcome {
   try {
-    writeSync(1, text);
+    writeAll(1, Buffer.from(text));
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code !== 'EBADF') return failed(`write error: ${strerrorOfCode(code)}`);
   }
-  return { kind: 'exited', code: 0 };
-}
-
-/**
- * Ends nsctl the way the program ended: the same exit code, or death by the same signal, so a
- * shell sees 128+N exactly as with nsenter.
- */
-export function exitLike(outcome: Outcome): void {
-  if (outcome.kind === 'signaled') {
-    // Listening and then not listening leaves the default action in place (libuv restores SIG_DFL
-    // when its last watcher stops), also for SIGPIPE, which Node itself ignores.
-    // SIGKILL and SIGSTOP cannot be caught, so there is nothing to restore.
-    if (outcome.signal !== 'SIGKILL' && outcome.signal !== 'SIGSTOP') {
-      process.on(outcome.signal, () => {});
-      process.removeAllListeners(outcome.signal);
-    }
-    process.kill(process.pid, outcome.signal);
-    // Still alive: the signal is ignored or blocked here by inheritance. The shell's convention
-    // for "killed by N" is the nearest we can give.
-    process.exit(128 + signalNumber(outcome.signal));
-  }
-  process.exit(outcome.code);
-}
-
-function signalNumber(signal: NodeJS.Signals): number {
-  return (constants.signals as Readonly<Record<string, number>>)[signal] ?? 0;
+  return { code: 0, planned: false };
 }

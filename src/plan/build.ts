@@ -1,18 +1,12 @@
 // Options + facts → Plan. Pure: the same inputs always give the same plan, so fast-check can drive
-// it. The order of the steps is upstream's order of operations (nsenter-behaviour.md §3).
-import type { Options, Source } from '../cli/options.ts';
-import { decodeBytes } from '../kernel/bytes.ts';
-import { NAMESPACES, type Namespace } from '../kernel/namespaces.ts';
-import { targetNsPath, type SystemFacts } from '../procfs/index.ts';
-import type { FileToOpen, Plan, Step } from './plan.ts';
+// it. The order of the steps is upstream's order of operations (docs/upstream.md, "Order of
+// operations"); every text the helper may print is written here.
+import type { EarlyFile, Options, Source } from '../cli/options.ts';
+import { NAMESPACES, PROC_NAME, type Namespace } from '../kernel/namespaces.ts';
+import type { SystemFacts } from '../procfs/index.ts';
+import type { Plan, Slot, Step } from './plan.ts';
 
-export type PlanResult =
-  | { readonly ok: true; readonly plan: Plan }
-  /**
-   * `openFirst`: files upstream would have opened before it found this error; their open errors
-   * come first.
-   */
-  | { readonly ok: false; readonly message: string; readonly openFirst?: readonly FileToOpen[] };
+export type PlanResult = { readonly ok: true; readonly plan: Plan } | { readonly ok: false; readonly message: string };
 
 /** The caller's side of things the plan depends on. */
 export interface Caller {
@@ -20,12 +14,21 @@ export interface Caller {
   readonly env: readonly string[];
 }
 
-/** glibc's execvp search list when PATH is unset (confstr _CS_PATH). */
-export const DEFAULT_SEARCH_PATH = '/bin:/usr/bin';
+/**
+ * The dynamic loader's variables that glibc removes in secure mode (its UNSECURE_ENVVARS, 2.36). With
+ * `-e`, a program that is not found inside the target's file system is the caller's own binary: it
+ * must not load the target's libraries (docs/compat.md, `-e`).
+ */
+export const LOADER_VARIABLES: readonly string[] = [
+  'GCONV_PATH', 'GETCONF_DIR', 'GLIBC_TUNABLES', 'HOSTALIASES', 'LD_AUDIT', 'LD_DEBUG', 'LD_DEBUG_OUTPUT',
+  'LD_DYNAMIC_WEAK', 'LD_HWCAP_MASK', 'LD_LIBRARY_PATH', 'LD_ORIGIN_PATH', 'LD_PRELOAD', 'LD_PROFILE',
+  'LD_SHOW_AUXV', 'LD_USE_LOAD_BIAS', 'LOCALDOMAIN', 'LOCPATH', 'MALLOC_TRACE', 'NIS_PATH', 'NLSPATH',
+  'RESOLV_HOST_CONF', 'RES_OPTIONS', 'TMPDIR', 'TZDIR',
+];
 
 /**
  * The namespaces to enter: those turned on by their own option, plus, for --all, every type the
- * kernel has except a user namespace that is already ours (§5.3).
+ * kernel has except a user namespace that is already ours (docs/upstream.md, "--all").
  */
 export function enabledNamespaces(options: Options, facts: SystemFacts): Map<Namespace, Source> {
   const enabled = new Map<Namespace, Source>();
@@ -39,202 +42,249 @@ export function enabledNamespaces(options: Options, facts: SystemFacts): Map<Nam
   return enabled;
 }
 
-export function buildPlan(options: Options, facts: SystemFacts, caller: Caller): PlanResult {
+/** Where a namespace to join comes from: a descriptor of its own, or the target's pidfd. */
+type Join = { readonly ns: Namespace; readonly slot: Slot; readonly viaPidfd: boolean };
+
+export function buildPlan(options: Options, earlyFiles: readonly EarlyFile[], facts: SystemFacts, caller: Caller): PlanResult {
   if (options.followContext) return fail('--follow-context is not supported yet');
   const enabled = enabledNamespaces(options, facts);
-  const target = options.target;
-  // -N replaces the network namespace whatever else named one (§5.5), so the target's ns/net is
-  // not opened for it; --user-parent likewise decides the user namespace itself (§5.4).
-  const netFromSocket = options.netSocket !== undefined;
-  if (netFromSocket) enabled.delete('net');
-
-  // Phase 1, what to open (§3 steps 5–6). Bare flags, -N and --user-parent need a target.
-  const fromTarget = [...enabled.values()].some((source) => source.from === 'target');
-  if ((fromTarget || netFromSocket || options.userParent) && target === undefined) return fail('no target PID specified');
-  const files: FileToOpen[] = [];
-  const slotOf = (file: FileToOpen): number => files.push(file) - 1;
-  const open = (source: Source, targetPath: string): number =>
-    slotOf(source.from === 'file' ? { kind: 'early', index: source.early } : { kind: 'path', path: targetPath });
-
-  const nsSlots = new Map<Namespace, number>();
-  // Explicit files first, then the target's: the order upstream's descriptors come to exist in.
-  for (const pass of ['file', 'target'] as const) {
-    for (const [ns, source] of enabled) {
-      if (source.from === pass) nsSlots.set(ns, open(source, targetNsPath(target ?? 0, ns)));
-    }
+  const pid = options.target;
+  // -N replaces the network namespace whatever else named one; --user-parent likewise decides the
+  // user namespace itself (docs/upstream.md, "--net-socket", "--user-parent").
+  if (options.netSocket !== undefined) enabled.delete('net');
+  const fromTarget = [...enabled].filter(([, source]) => source.from === 'target').map(([ns]) => ns);
+  if ((fromTarget.length > 0 || options.netSocket !== undefined || options.userParent) && pid === undefined) {
+    return fail('no target PID specified');
   }
-  // Without a target, each of these fails with upstream's wording; `-S/-G follow` names the
-  // empty string, so its line ends in a space (§5.2).
+
+  const steps: Step[] = [];
+  let slots = 0;
+  const push = <S extends Step>(step: S): S => (steps.push(step), step);
+  const newSlot = (): Slot => slots++;
+
+  // 1. The files named on the command line, in argv order (upstream opens them while parsing).
+  //    Superseded ones too, so that their errors come where upstream's do.
+  const early = earlyFiles.map((file) => push({ op: 'open', slot: newSlot(), at: 'cwd', how: 'read', path: file.path, fail: { what: `cannot open ${file.path}` } }).slot);
+
+  // 2. What comes from the target, in the order upstream opens it. Which files are needed decides
+  //    the error a vanished target gets, so list them first.
   const follow = options.setuid?.kind === 'follow' || options.setgid?.kind === 'follow';
-  const needTarget = (wanted: boolean, what: string): string | undefined =>
-    wanted && target === undefined ? `neither filename nor target pid supplied for ${what}` : undefined;
-  const opensInOrder: [Source | undefined, string][] = [
-    [options.root, 'root'],
-    [options.wd, 'cwd'],
-  ];
-  for (const [source, what] of opensInOrder) {
-    const missing = needTarget(source?.from === 'target', what);
-    if (missing !== undefined) return fail(missing, files);
+  const missing = (wanted: boolean, what: string): string | undefined =>
+    wanted && pid === undefined ? `neither filename nor target pid supplied for ${what}` : undefined;
+  for (const [wanted, what] of [
+    [options.root?.from === 'target', 'root'],
+    [options.wd?.from === 'target', 'cwd'],
+    [options.env, 'environ'],
+    [follow, ''],
+  ] as const) {
+    const error = missing(wanted, what);
+    if (error !== undefined) return fail(error);
   }
-  const rootSlot = options.root && open(options.root, `/proc/${target}/root`);
-  const wdSlot = options.wd && open(options.wd, `/proc/${target}/cwd`);
-  // -e: /proc/PID/environ comes next; nsctl reads it here, before anything is entered.
-  const envMissing = needTarget(options.env, 'environ');
-  if (envMissing !== undefined) return fail(envMissing, files);
-  if (options.env && facts.environ?.ok === false) return fail(facts.environ.message, files);
-  const followMissing = needTarget(follow, '');
-  if (followMissing !== undefined) return fail(followMissing, files);
-  const ownerSlot = follow ? slotOf({ kind: 'path', path: `/proc/${target}/` }) : undefined;
-  let cgroupSlot: number | undefined;
+  let cgroupPath: string | undefined;
   if (options.joinCgroup) {
     const cgroup = facts.cgroup;
-    if (cgroup === undefined || cgroup.kind === 'not-v2') return fail('--join-cgroup is only supported in cgroup v2', files);
-    if (cgroup.kind === 'error') return fail(cgroup.message, files);
-    cgroupSlot = slotOf({ kind: 'append', path: `/sys/fs/cgroup/${cgroup.path.replace(/^\/+/, '')}/cgroup.procs`, what: 'cgroup.procs' });
+    if (cgroup === undefined || cgroup.kind === 'not-v2') return fail('--join-cgroup is only supported in cgroup v2');
+    if (cgroup.kind === 'error') return fail(cgroup.message);
+    cgroupPath = cgroup.path;
   }
-  // --user-parent asks NS_GET_USERNS of the user namespace to be entered, or of the target's.
-  const userSource = options.userParent && !nsSlots.has('user') ? slotOf({ kind: 'path', path: targetNsPath(target ?? 0, 'user') }) : undefined;
 
-  // Phase 2, what to do (§3 steps 8–24).
-  const steps: Step[] = [];
-  let nextSlot = files.length;
-  if (options.targetInode !== undefined && target !== undefined) {
-    steps.push({ op: 'check-target', pid: target, inode: options.targetInode });
+  const usesTarget =
+    pid !== undefined &&
+    (fromTarget.length > 0 || options.root?.from === 'target' || options.wd?.from === 'target' || options.env || follow || options.netSocket !== undefined || options.userParent || options.targetInode !== undefined);
+  let proc: Slot | undefined;
+  let pidfd: Slot | undefined;
+  const viaPidfd = facts.pidfdSetns && pid !== undefined;
+  if (usesTarget) {
+    const target = facts.target;
+    // What upstream says when the target is gone: the first of its files it fails to open, or,
+    // with no file to open, the first pidfd use.
+    const firstFile = targetPaths(options, fromTarget, follow)[0];
+    const absent =
+      firstFile !== undefined
+        ? `cannot open /proc/${pid}/${firstFile}`
+        : options.netSocket !== undefined
+          ? `failed to pidfd_open() for ${pid}`
+          : `failed to obtain a valid file descriptor for PID ${pid}`;
+    if (target === undefined || !target.ok) return fail(`${absent}: ${target?.error ?? 'No such process'}`);
+    const gone = `process ${pid} exited or was replaced after nsctl read it; nothing was entered`;
+    proc = push({ op: 'open', slot: newSlot(), at: 'cwd', how: 'directory', path: `/proc/${pid}`, fail: { what: absent } }).slot;
+    // The pidfd is taken before the check: if the check then finds the /proc directory's process
+    // still alive with the start time the planner read, that process held the PID all along, so
+    // the pidfd is its (docs/plan-format.md, check-start).
+    const needPidfd = (viaPidfd && fromTarget.length > 0) || options.netSocket !== undefined || options.targetInode !== undefined;
+    if (needPidfd) pidfd = push({ op: 'pidfd', slot: newSlot(), pid: pid!, fail: { what: absent } }).slot;
+    push({ op: 'check-start', proc, start: target.start, fail: { what: gone } });
+    if (options.targetInode !== undefined) {
+      push({
+        op: 'check-inode',
+        pidfd: pidfd!,
+        inode: options.targetInode,
+        fail: { stat: 'failed to statx() pidfd', what: `failed to obtain a valid file descriptor for PID ${pid}` },
+      });
+    }
   }
+
+  // Each namespace to join: an explicit file's slot, the target's pidfd, or the target's file.
+  const joins: Join[] = [];
+  for (const ns of NAMESPACES) {
+    const source = enabled.get(ns);
+    if (source === undefined) continue;
+    if (source.from === 'file') joins.push({ ns, slot: early[source.early]!, viaPidfd: false });
+    else if (pidfd !== undefined && viaPidfd) joins.push({ ns, slot: pidfd, viaPidfd: true });
+    else joins.push({ ns, slot: openThrough(proc!, `ns/${PROC_NAME[ns]}`, 'read'), viaPidfd: false });
+  }
+  function openThrough(dir: Slot, path: string, how: 'read' | 'directory'): Slot {
+    return push({ op: 'open', slot: newSlot(), at: dir, how, path, fail: { what: `cannot open /proc/${pid}/${path}` } }).slot;
+  }
+
+  const rootSlot = options.root === undefined ? undefined : options.root.from === 'file' ? early[options.root.early]! : openThrough(proc!, 'root', 'read');
+  const wdSlot = options.wd === undefined ? undefined : options.wd.from === 'file' ? early[options.wd.early]! : openThrough(proc!, 'cwd', 'read');
+
+  // Credentials change when a user namespace is entered (to 0 unless --preserve-credentials) or
+  // -S/-G say so. Then the target's environ, which the caller may only be allowed to read after
+  // the change (a rootless container's processes belong to a subordinate uid), is read late if
+  // the early open is refused (upstream 2.43's fix, docs/compat.md).
+  const userNs = enabled.has('user') || options.userParent;
+  const forceIds = userNs && !options.preserveCredentials;
+  const uid = options.setuid ?? (forceIds ? ({ kind: 'id', value: 0 } as const) : undefined);
+  const gid = options.setgid ?? (forceIds ? ({ kind: 'id', value: 0 } as const) : undefined);
+  const idsChange = uid !== undefined || gid !== undefined;
+  const environPath = `/proc/${pid}/environ`;
+  const envSlot = options.env
+    ? push({ op: 'open', slot: newSlot(), at: proc!, how: 'read', path: 'environ', softDenied: idsChange, fail: { what: `cannot open ${environPath}` } }).slot
+    : undefined;
+  const cgroupSlot =
+    cgroupPath === undefined
+      ? undefined
+      : push({ op: 'open', slot: newSlot(), at: 'cwd', how: 'append', path: `/sys/fs/cgroup/${cgroupPath.replace(/^\/+/, '')}/cgroup.procs`, fail: { what: 'failed to open cgroup.procs' } }).slot;
+
   if (options.userParent) {
-    const from = nsSlots.get('user') ?? userSource!;
-    const slot = nextSlot++;
-    steps.push({ op: 'user-parent', slot, from });
-    nsSlots.set('user', slot);
+    // NS_GET_USERNS of the user namespace to be entered (or the target's) gives its parent.
+    const userJoin = joins.find((j) => j.ns === 'user' && !j.viaPidfd);
+    const of = userJoin?.slot ?? openThrough(proc!, 'ns/user', 'read');
+    const parent = push({ op: 'ns-owner', slot: newSlot(), of, fail: { what: 'failed to open parent namespace' } }).slot;
+    replaceJoin(joins, { ns: 'user', slot: parent, viaPidfd: false });
   }
   if (options.netSocket !== undefined) {
-    const slot = nextSlot++;
-    steps.push({ op: 'net-socket', slot, pid: target!, fd: options.netSocket });
-    nsSlots.set('net', slot);
+    // nsenter names its own descriptors in these texts: its pidfd is 3 and the fetched socket 4
+    // in the same situation, so scripts matching the text keep working (docs/compat.md).
+    const socket = push({ op: 'pidfd-getfd', slot: newSlot(), pidfd: pidfd!, fd: options.netSocket, fail: { what: `pidfd_getfd(3, ${options.netSocket})` } }).slot;
+    const netns = push({ op: 'socket-netns', slot: newSlot(), socket, fail: { what: 'ioctl(4, SIOCGSKNS)' } }).slot;
+    replaceJoin(joins, { ns: 'net', slot: netns, viaPidfd: false });
   }
-  if (nsSlots.size === 0) return { ok: false, message: 'no namespace specified', openFirst: files };
+  if (joins.length === 0) return fail('no namespace specified');
 
-  const userNs = nsSlots.has('user');
-  const forceIds = userNs && !options.preserveCredentials;
-  const uid = idValue(options.setuid) ?? (forceIds ? 0 : undefined);
-  const gid = idValue(options.setgid) ?? (forceIds ? 0 : undefined);
-  if (forceIds) steps.push({ op: 'setgroups', attempt: 'before-switch' });
+  // 3. Into the namespaces, in two passes (docs/upstream.md, "Two passes"): first everything but
+  //    the user namespace, failures ignored, so a privileged caller enters them while it still
+  //    has its privileges; then whatever is left, failures fatal, user namespace first, so an
+  //    unprivileged caller gains its rights from it before entering the rest. Upstream's pass 2
+  //    joins the pidfd before an explicit user namespace file, which fails for unprivileged
+  //    callers (docs/compat.md); here the user namespace always comes first.
+  if (forceIds) push({ op: 'setgroups', fail: { what: 'setgroups failed' } });
+  for (const join of groupByDescriptor(joins.filter((j) => j.ns !== 'user'))) push(setns(join, true));
+  const pass2 = groupByDescriptor(joins);
+  const userFirst = [...pass2.filter((j) => j.mask.includes('user')), ...pass2.filter((j) => !j.mask.includes('user'))];
+  for (const join of userFirst) push(setns(join, false));
 
-  // Two passes (§3 steps 12–13): first everything but the user namespace, failures ignored, so
-  // a privileged caller enters them while it still has its privileges; then whatever is left,
-  // user first, failures fatal, so an unprivileged caller gains its rights from the user
-  // namespace before entering the rest.
-  for (const [ns, slot] of inTableOrder(nsSlots)) {
-    if (ns !== 'user') steps.push({ op: 'setns', slot, ns, soft: true });
-  }
-  for (const [ns, slot] of inTableOrder(nsSlots)) steps.push({ op: 'setns', slot, ns, soft: false });
-
-  // Entering a mount namespace resets the cwd, so a cwd saved here is the new namespace's root
-  // (`-m -r pwd` prints `/`), as upstream.
-  // A bare -W names no directory: upstream keeps a null path, so it neither changes the directory
-  // nor stops the cwd from being saved; only its exclusion with -w remains.
+  // 4. Root and working directory. Entering a mount namespace resets the cwd, so a cwd saved
+  //    here is the new namespace's root (`-m -r pwd` prints `/`), as upstream. A bare -W names no
+  //    directory: it neither changes the directory nor stops the cwd from being saved.
   const wdnsPath = options.wdns?.path;
   let cwdSlot = wdSlot;
   if (rootSlot !== undefined && wdSlot === undefined && wdnsPath === undefined) {
-    cwdSlot = nextSlot++;
-    steps.push({ op: 'save-cwd', slot: cwdSlot });
+    cwdSlot = push({ op: 'open', slot: newSlot(), at: 'cwd', how: 'read', path: '.', fail: { what: 'cannot open current working directory' } }).slot;
   }
-  if (rootSlot !== undefined) steps.push({ op: 'chroot', slot: rootSlot });
+  if (rootSlot !== undefined) {
+    push({ op: 'fchdir', slot: rootSlot, fail: { what: 'change directory by root file descriptor failed' } });
+    push({ op: 'chroot', path: '.', fail: { what: 'chroot failed' } });
+    push({ op: 'chdir', path: '/', fail: { what: 'cannot change directory to /' } });
+  }
   if (wdnsPath !== undefined) {
-    cwdSlot = nextSlot++;
-    steps.push({ op: 'open-late', slot: cwdSlot, path: wdnsPath });
+    cwdSlot = push({ op: 'open', slot: newSlot(), at: 'cwd', how: 'read', path: wdnsPath, fail: { what: 'cannot open current working directory' } }).slot;
   }
-  if (cwdSlot !== undefined) steps.push({ op: 'chdir', slot: cwdSlot });
+  if (cwdSlot !== undefined) push({ op: 'fchdir', slot: cwdSlot, fail: { what: 'change directory by working directory file descriptor failed' } });
 
-  // -e (§7, step 18): upstream sets the variables after the switch; a bad entry fails there,
-  // which is after every check above, so it is checked here, at the same point in the order.
-  let env = caller.env;
-  if (options.env && facts.environ?.ok === true) {
-    const parsed = parseEnviron(facts.environ.data);
-    if (!parsed.ok) return fail(parsed.message);
-    env = parsed.env;
-  }
-  if (cgroupSlot !== undefined) steps.push({ op: 'join-cgroup', slot: cgroupSlot });
-  // -S/-G follow (step 20): the owner of /proc/PID as seen now, through the new user namespace.
-  if (ownerSlot !== undefined) steps.push({ op: 'stat-owner', slot: ownerSlot });
-
-  if (nsSlots.has('pid') && !options.noFork) steps.push({ op: 'fork' });
-
-  // Credentials last, in the child: groups, then gid, then uid (§3 step 22).
+  // 5. The environment, the cgroup, the owner for `follow`, the fork, the credentials.
+  const programInTarget = enabled.has('mnt') || rootSlot !== undefined;
+  const environTexts = { open: `cannot open ${environPath}`, get: 'failed to get environment variables', set: 'failed to set environment variables' };
+  const drop = programInTarget ? [] : LOADER_VARIABLES;
+  const note = "removed from the target's environment (the program is not resolved inside the target):";
+  if (envSlot !== undefined) push({ op: 'environ', fd: envSlot, proc: 'none', drop, note, fail: environTexts });
+  if (cgroupSlot !== undefined) push({ op: 'join-cgroup', slot: cgroupSlot, fail: { what: 'write cgroup.procs failed' } });
+  // The owner of /proc/PID as seen now, through the entered user namespace.
+  if (follow) push({ op: 'stat-owner', slot: proc!, fail: { what: 'fstat of the target failed' } });
+  if (joins.some((j) => j.ns === 'pid') && !options.noFork) push({ op: 'fork', fail: { what: 'fork failed' } });
   if (gid !== undefined) {
-    steps.push({ op: 'setgroups', attempt: 'after-switch' });
-    steps.push({ op: 'setgid', gid });
+    push({ op: 'setgroups', afterSwitch: true, fail: { what: 'setgroups failed' } });
+    push({ op: 'setgid', ...idStep(gid), fail: { what: 'setgid() failed' } });
   }
-  if (uid !== undefined) steps.push({ op: 'setuid', uid });
+  if (uid !== undefined) push({ op: 'setuid', ...idStep(uid), fail: { what: 'setuid() failed' } });
+  if (envSlot !== undefined && idsChange) push({ op: 'environ', fd: envSlot, proc: proc!, late: true, drop, note, fail: environTexts });
   // --keep-caps whenever a user namespace was entered; upstream skips it when the user namespace
-  // is the only one (its pass-1 mask of 0 means "all", §13.2): fixed here.
-  if (options.keepCaps && userNs) steps.push({ op: 'keep-caps' });
+  // is the only one (its pass-1 mask of 0 means "all"): fixed here (docs/compat.md).
+  if (options.keepCaps && userNs) push({ op: 'keep-caps', fail: { capget: 'capget failed', capset: 'capset failed', ambient: 'prctl(PR_CAP_AMBIENT) failed' } });
 
-  steps.push(execStep(options.program, env));
-  return { ok: true, plan: { files, steps } };
+  push(execStep(options.program, options.env ? undefined : caller.env));
+  return { ok: true, plan: { steps } };
 }
 
-export type EnvironResult = { readonly ok: true; readonly env: readonly string[] } | { readonly ok: false; readonly message: string };
+/** The files under /proc/PID a plan opens, in upstream's order; the first names a vanished target's error. */
+function targetPaths(options: Options, fromTarget: readonly Namespace[], follow: boolean): string[] {
+  return [
+    ...fromTarget.map((ns) => `ns/${PROC_NAME[ns]}`),
+    ...(options.root?.from === 'target' ? ['root'] : []),
+    ...(options.wd?.from === 'target' ? ['cwd'] : []),
+    ...(options.env ? ['environ'] : []),
+    ...(follow ? [''] : []),
+    ...(options.joinCgroup ? ['cgroup'] : []),
+  ];
+}
 
-/**
- * The target's environ (NUL-separated `NAME=value` entries) as an environment (§7): entries
- * without `=` and empty ones are skipped; for a repeated name the last value wins, at the place of
- * its last occurrence. Upstream builds the same set but in reverse order (a prepend list, §13.9);
- * nsctl keeps the target's order. A name-less `=x` entry makes upstream's setenv fail with EINVAL.
- * Bytes that are not UTF-8 pass through unchanged (src/kernel/bytes.ts).
- */
-export function parseEnviron(data: Uint8Array): EnvironResult {
-  const text = decodeBytes(data);
-  const last = new Map<string, number>();
-  const entries = text.split('\0');
-  entries.forEach((entry, i) => {
-    const eq = entry.indexOf('=');
-    if (eq >= 0) last.set(entry.slice(0, eq), i);
-  });
-  if (last.has('')) return { ok: false, message: 'failed to set environment variables: Invalid argument' };
-  const env: string[] = [];
-  entries.forEach((entry, i) => {
-    const eq = entry.indexOf('=');
-    if (eq >= 0 && last.get(entry.slice(0, eq)) === i) env.push(entry);
-  });
-  return { ok: true, env };
+function replaceJoin(joins: Join[], join: Join): void {
+  const at = joins.findIndex((j) => j.ns === join.ns);
+  if (at >= 0) joins[at] = join;
+  else {
+    joins.push(join);
+    joins.sort((a, b) => NAMESPACES.indexOf(a.ns) - NAMESPACES.indexOf(b.ns));
+  }
 }
 
 /**
- * The program, or the login shell (§3 step 24): $SHELL if set and not empty, else the passwd shell
- * of the final uid inside the final root, else /bin/sh.
+ * One setns per descriptor: the pidfd takes all its namespaces at once (the kernel orders them),
+ * a namespace file takes its own. In table order, the pidfd where its first namespace is.
  */
-function execStep(program: readonly string[], env: readonly string[]): Step {
+function groupByDescriptor(joins: readonly Join[]): { slot: Slot; mask: Namespace[]; viaPidfd: boolean }[] {
+  const groups: { slot: Slot; mask: Namespace[]; viaPidfd: boolean }[] = [];
+  for (const join of joins) {
+    const group = join.viaPidfd ? groups.find((g) => g.viaPidfd) : undefined;
+    if (group !== undefined) group.mask.push(join.ns);
+    else groups.push({ slot: join.slot, mask: [join.ns], viaPidfd: join.viaPidfd });
+  }
+  return groups;
+}
+
+function setns(group: { slot: Slot; mask: Namespace[]; viaPidfd: boolean }, soft: boolean): Step {
+  // nsenter 2.42 words a pidfd join as one, a file join by the file's name.
+  const what = group.viaPidfd ? 'reassociate to namespaces failed' : `reassociate to namespace 'ns/${PROC_NAME[group.mask[0]!]}' failed`;
+  return soft ? { op: 'setns', fd: group.slot, mask: group.mask, soft: true, fail: { what } } : { op: 'setns', fd: group.slot, mask: group.mask, fail: { what } };
+}
+
+function idStep(choice: NonNullable<Options['setuid']>): { id: number; owner?: boolean } {
+  return choice.kind === 'id' ? { id: choice.value } : { id: 0, owner: true };
+}
+
+/**
+ * The program, or the login shell: $SHELL if set and not empty, else the passwd shell of the final
+ * uid inside the final root, else /bin/sh (docs/upstream.md, "Exec"). `env` undefined: the
+ * target's (-e), which only the helper reads.
+ */
+function execStep(program: readonly string[], env: readonly string[] | undefined): Step {
   const [file, ...args] = program;
-  if (file !== undefined) {
-    const searchPath = lookup(env, 'PATH') ?? DEFAULT_SEARCH_PATH;
-    return { op: 'exec', file, argv: [file, ...args], env, searchPath };
-  }
-  const shell = lookup(env, 'SHELL');
-  if (shell !== undefined && shell !== '') {
-    return { op: 'exec', file: shell, argv: [`-${shell.slice(shell.lastIndexOf('/') + 1)}`], env, searchPath: undefined };
-  }
-  return { op: 'exec-login-shell', fallback: '/bin/sh', env };
+  const environment = env === undefined ? { env: [], targetEnv: true } : { env };
+  if (file === undefined) return { op: 'exec-login-shell', fallback: '/bin/sh', ...environment, fail: { what: 'failed to execute' } };
+  return { op: 'exec', file, argv: [file, ...args], ...environment, fail: { what: `failed to execute ${file}` } };
 }
 
-/** getenv(3) over an environment list: the first entry with that name wins, as in glibc. */
-function lookup(env: readonly string[], name: string): string | undefined {
-  const prefix = `${name}=`;
-  return env.find((entry) => entry.startsWith(prefix))?.slice(prefix.length);
-}
-
-function inTableOrder(slots: ReadonlyMap<Namespace, number>): [Namespace, number][] {
-  return NAMESPACES.flatMap((ns): [Namespace, number][] => {
-    const slot = slots.get(ns);
-    return slot === undefined ? [] : [[ns, slot]];
-  });
-}
-
-function idValue(choice: Options['setuid']): number | 'owner' | undefined {
-  if (choice === undefined) return undefined;
-  return choice.kind === 'id' ? choice.value : 'owner';
-}
-
-function fail(message: string, openFirst?: readonly FileToOpen[]): PlanResult {
-  return openFirst === undefined ? { ok: false, message } : { ok: false, message, openFirst: [...openFirst] };
+function fail(message: string): PlanResult {
+  return { ok: false, message };
 }

@@ -1,2 +1,3 @@
-export { buildPlan, enabledNamespaces, DEFAULT_SEARCH_PATH, parseEnviron, type EnvironResult, type Caller, type PlanResult } from './build.ts';
-export type { FileToOpen, IdValue, Plan, Step } from './plan.ts';
+// The plan stage's only public door: Options + facts → the steps the helper performs.
+export { buildPlan, enabledNamespaces, LOADER_VARIABLES, type Caller, type PlanResult } from './build.ts';
+export type { Failure, OpenHow, Plan, Slot, Step, StepOp } from './plan.ts';

@@ -1,13 +1,15 @@
 // What the planner needs to know about this machine and the target, read from /proc. The only
 // stage besides the runner that touches the system; everything it returns is plain data.
-import { closeSync, existsSync, openSync, readSync, statSync, statfsSync } from 'node:fs';
-import type { Options } from '../cli/options.ts';
-import { decodeBytes } from '../kernel/bytes.ts';
+import { closeSync, existsSync, openSync, statSync, statfsSync } from 'node:fs';
+import { release } from 'node:os';
+import type { EarlyFile, Options } from '../cli/options.ts';
+import { decodeBytes, encodeBytes } from '../kernel/bytes.ts';
 import { NAMESPACES, PROC_NAME, type Namespace } from '../kernel/namespaces.ts';
 import { strerrorOfCode } from '../kernel/errno.ts';
+import { readWhole } from '../kernel/read.ts';
 
 export interface SystemFacts {
-  /** Namespace types this kernel has: /proc/self/ns/<x> exists (upstream's --all test, §5.3). */
+  /** Namespace types this kernel has: /proc/self/ns/<x> exists (upstream's --all test). */
   readonly supported: ReadonlySet<Namespace>;
   /**
    * Whether the target's user namespace is the caller's own. Only read for --all, where upstream
@@ -15,26 +17,29 @@ export interface SystemFacts {
    */
   readonly targetUserNsIsOurs: boolean | undefined;
   /**
-   * `-e`: the bytes of /proc/PID/environ, read before anything is entered (upstream opens it before
-   * the switch and reads it after; the contents are fixed at exec, so the result is the same).
-   * An error is kept as a value: upstream opens this file after root and cwd, so their errors
-   * come first, and the planner knows that order.
+   * Whether `setns` takes a pidfd and a mask of namespaces (Linux 5.8): then the target's
+   * namespaces are joined through its pidfd, as nsenter 2.42 does, else through its
+   * /proc/PID/ns files.
    */
-  readonly environ?: FileRead | undefined;
-  /** `-c`: whether /sys/fs/cgroup is cgroup v2, and the target's cgroup path (§3 step 7). */
+  readonly pidfdSetns: boolean;
+  /**
+   * The target as the planner saw it: its start time (field 22 of /proc/PID/stat), which the helper
+   * checks again before entering, so a PID reused in between is refused. `error` is the strerror of
+   * reading it (the process does not exist).
+   */
+  readonly target?: TargetIdentity | undefined;
+  /** `-c`: whether /sys/fs/cgroup is cgroup v2, and the target's cgroup path. */
   readonly cgroup?: CgroupFacts | undefined;
 }
 
-export type FileRead = { readonly ok: true; readonly data: Uint8Array } | { readonly ok: false; readonly message: string };
+export type TargetIdentity = { readonly ok: true; readonly start: bigint } | { readonly ok: false; readonly error: string };
 
 export type CgroupFacts =
   | { readonly kind: 'not-v2' }
   | { readonly kind: 'error'; readonly message: string }
-  /** `path`: the text after the last `:` of the first line of /proc/PID/cgroup. */
+  /** `path`: the v2 cgroup of the target, from /proc/PID/cgroup. */
   | { readonly kind: 'v2'; readonly path: string };
 
-/** The most of /proc/PID/environ nsctl reads; a larger one is refused (E2BIG), not cut short. */
-export const ENVIRON_MAX = 4 * 1024 * 1024;
 const CGROUP2_SUPER_MAGIC = 0x63677270;
 
 export type ProcfsResult = { readonly ok: true; readonly facts: SystemFacts } | { readonly ok: false; readonly message: string };
@@ -49,19 +54,19 @@ export function targetNsPath(pid: number, ns: Namespace): string {
  * message, and so do we.
  */
 export function readSystemFacts(
-  wants: Pick<Options, 'all' | 'namespaces' | 'target' | 'env' | 'joinCgroup' | 'targetInode'>,
+  wants: Pick<Options, 'all' | 'namespaces' | 'target' | 'joinCgroup' | 'targetInode'>,
 ): ProcfsResult {
   const { all: wantAll, target } = wants;
   const explicit = new Set(Object.keys(wants.namespaces) as Namespace[]);
   // `-t PID:INODE` is checked while parsing upstream, before everything else. A PID with no
-  // process gets pidfd_open's ESRCH there; the inode itself is compared by the helper, which
-  // can call pidfd_open (check-target step).
+  // process gets pidfd_open's ESRCH there; the inode itself is compared by the helper.
   if (wants.targetInode !== undefined && target !== undefined && !existsSync(`/proc/${target}`)) {
     return { ok: false, message: `failed to obtain a valid file descriptor for PID ${target}: No such process` };
   }
-  const environ = wants.env && target !== undefined ? readEnviron(target) : undefined;
+  const identity = target === undefined ? undefined : readStartTime(target);
   const cgroup = wants.joinCgroup ? readCgroup(target) : undefined;
-  if (!wantAll) return { ok: true, facts: { supported: new Set(), targetUserNsIsOurs: undefined, environ, cgroup } };
+  const pidfdSetns = kernelAtLeast(release(), 5, 8);
+  if (!wantAll) return { ok: true, facts: { supported: new Set(), targetUserNsIsOurs: undefined, pidfdSetns, target: identity, cgroup } };
   const supported = new Set<Namespace>(NAMESPACES.filter((ns) => existsSync(`/proc/self/ns/${PROC_NAME[ns]}`)));
   let targetUserNsIsOurs: boolean | undefined;
   if (supported.has('user') && !explicit.has('user')) {
@@ -72,31 +77,39 @@ export function readSystemFacts(
       return { ok: false, message: `stat of ${path} failed: ${strerrorOfCode((error as NodeJS.ErrnoException).code)}` };
     }
   }
-  return { ok: true, facts: { supported, targetUserNsIsOurs, environ, cgroup } };
+  return { ok: true, facts: { supported, targetUserNsIsOurs, pidfdSetns, target: identity, cgroup } };
+}
+
+/** `major.minor` of a kernel release string (`6.18.44-fc`) is at least the one given. */
+export function kernelAtLeast(releaseText: string, major: number, minor: number): boolean {
+  const match = /^(\d+)\.(\d+)/.exec(releaseText);
+  if (match === null) return false;
+  const [have, haveMinor] = [Number(match[1]), Number(match[2])];
+  return have > major || (have === major && haveMinor >= minor);
+}
+
+/** The start time of a process, field 22 of /proc/PID/stat, counted after the `)` that ends its name. */
+export function readStartTime(pid: number): TargetIdentity {
+  let text: string;
+  try {
+    text = readWhole(`/proc/${pid}/stat`).toString('latin1');
+  } catch (error) {
+    return { ok: false, error: errnoText(error) };
+  }
+  const start = parseStartTime(text);
+  return start === undefined ? { ok: false, error: 'No such process' } : { ok: true, start };
+}
+
+/** Field 22 of a stat line; the name (field 2) may hold spaces and `)`, so count after the last `)`. */
+export function parseStartTime(stat: string): bigint | undefined {
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // fields[0] is field 3 (state), so field 22 is fields[19].
+  const value = fields[19];
+  return value !== undefined && /^[0-9]+$/.test(value) ? BigInt(value) : undefined;
 }
 
 function errnoText(error: unknown): string {
   return strerrorOfCode((error as NodeJS.ErrnoException).code);
-}
-
-/** Reads /proc/PID/environ whole, up to ENVIRON_MAX bytes. */
-export function readEnviron(pid: number): FileRead {
-  const path = `/proc/${pid}/environ`;
-  let fd: number;
-  try {
-    fd = openSync(path, 'r');
-  } catch (error) {
-    return { ok: false, message: `cannot open ${path}: ${errnoText(error)}` };
-  }
-  try {
-    const data = readAll(fd, ENVIRON_MAX);
-    if (data === undefined) return { ok: false, message: 'failed to get environment variables: Argument list too long' };
-    return { ok: true, data };
-  } catch (error) {
-    return { ok: false, message: `failed to get environment variables: ${errnoText(error)}` };
-  } finally {
-    closeSync(fd);
-  }
 }
 
 /**
@@ -129,74 +142,23 @@ function readCgroup(target: number | undefined): CgroupFacts {
 }
 
 /**
- * nsctl's own arguments with their bytes: Node's process.argv has every byte that is not UTF-8
- * replaced by U+FFFD, so where one of them shows that mark, the same arguments are read again
- * from /proc/self/cmdline and decoded with escapes (src/kernel/bytes.ts). Only used when they
- * match what Node decoded, entry for entry; otherwise (no /proc) Node's view stands.
+ * Upstream opens the files named on the command line while it parses, so their errors come before
+ * any later one. The helper opens them again for real; this only finds the first that cannot be
+ * opened, as the caller, now. A path with bytes that are not UTF-8 is opened by those bytes.
  */
-export function faithfulArguments(argv: readonly string[]): readonly string[] {
-  if (!argv.some((arg) => arg.includes('\uFFFD'))) return argv;
-  const raw = nulSeparated('/proc/self/cmdline');
-  if (raw === undefined || raw.length < argv.length) return argv;
-  const tail = raw.slice(raw.length - argv.length);
-  if (!tail.every((bytes, i) => bytes.toString('utf8') === argv[i])) return argv;
-  return tail.map(decodeBytes);
-}
-
-/**
- * The environment nsctl was started with, as nsenter hands it on: every NAME=value entry with its
- * bytes, in its order, repeats included. Node's process.env is not that: it replaces bytes that
- * are not UTF-8, drops variables whose names are not UTF-8 and keeps one entry per name. Without
- * /proc (a rescue shell before mounting it), process.env is the nearest there is.
- */
-export function startupEnvironment(env: NodeJS.ProcessEnv): string[] {
-  const raw = nulSeparated('/proc/self/environ');
-  if (raw === undefined) return Object.entries(env).flatMap(([name, value]) => (value === undefined ? [] : [`${name}=${value}`]));
-  return raw.map(decodeBytes);
-}
-
-function nulSeparated(path: string): Buffer[] | undefined {
-  let data: Buffer;
-  try {
-    data = readWhole(path);
-  } catch {
-    return undefined;
-  }
-  const entries: Buffer[] = [];
-  for (let start = 0; start < data.length; ) {
-    const end = data.indexOf(0, start);
-    entries.push(data.subarray(start, end < 0 ? data.length : end));
-    start = end < 0 ? data.length : end + 1;
-  }
-  return entries;
-}
-
-/**
- * A /proc file whole; throws what open or read throws. Not readFileSync: /proc files report
- * size 0, which sends it down a path that cost ~0.4 ms more per file on the test VM (issue 6).
- */
-function readWhole(path: string): Buffer {
-  const fd = openSync(path, 'r');
-  try {
-    return readAll(fd, Infinity)!;
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/** Everything left to read on `fd`, or undefined once it passes `limit` bytes. */
-function readAll(fd: number, limit: number): Buffer | undefined {
-  let buffer = Buffer.allocUnsafe(16 * 1024);
-  let got = 0;
-  for (;;) {
-    if (got === buffer.length) {
-      const bigger = Buffer.allocUnsafe(buffer.length * 2);
-      buffer.copy(bigger, 0, 0, got);
-      buffer = bigger;
+export function firstUnopenable(files: readonly EarlyFile[]): string | undefined {
+  for (const { path } of files) {
+    try {
+      closeSync(openSync(pathBytes(path), 'r'));
+    } catch (error) {
+      return `cannot open ${path}: ${errnoText(error)}`;
     }
-    const n = readSync(fd, buffer, got, buffer.length - got, null);
-    if (n === 0) return buffer.subarray(0, got);
-    got += n;
-    if (got > limit) return undefined;
   }
+  return undefined;
+}
+
+function pathBytes(path: string): string | Buffer {
+  if (path.isWellFormed()) return path;
+  const bytes = encodeBytes(path);
+  return bytes === undefined ? path : Buffer.from(bytes);
 }

@@ -2,10 +2,8 @@
 // container's init, found without any container CLI. The stage's only public door.
 //
 //   resolveNamedTarget  once, before the facts and the plan: Options with a numeric target
-//   stillSameTarget     after the plan's files are open: the process is still the one resolved
 //   listTargetsText     `--list-targets`
-import { openSync } from 'node:fs';
-import type { Options, TargetName } from '../cli/index.ts';
+import type { EarlyFile, Options, TargetName } from '../cli/index.ts';
 import { strerrorOfCode } from '../kernel/errno.ts';
 import { cgroupRelation, parseCgroupFile } from './proc.ts';
 import {
@@ -43,8 +41,8 @@ export type Resolved =
   | {
       readonly ok: true;
       readonly options: Options;
-      /** Descriptors opened here (netns:), to be appended to the early files, in order. */
-      readonly fds: readonly number[];
+      /** Files to open as if named on the command line after the others (netns:). */
+      readonly files: readonly EarlyFile[];
       readonly resolution: Resolution | undefined;
     }
   | { readonly ok: false; readonly message: string };
@@ -55,7 +53,7 @@ export type Resolved =
  */
 export async function resolveNamedTarget(options: Options, earlyCount: number, env: Env = process.env): Promise<Resolved> {
   const target = options.targetName;
-  if (target === undefined) return { ok: true, options, fds: [], resolution: undefined };
+  if (target === undefined) return { ok: true, options, files: [], resolution: undefined };
   if (target.kind === 'netns') return netnsTarget(options, target, earlyCount);
   const found = await find(target, env);
   if (!found.ok) return found;
@@ -64,7 +62,7 @@ export async function resolveNamedTarget(options: Options, earlyCount: number, e
   return {
     ok: true,
     options: { ...options, target: found.pid, targetName: undefined },
-    fds: [],
+    files: [],
     resolution: { target, id: found.id, identity: checked.identity },
   };
 }
@@ -128,24 +126,6 @@ function checkFound(target: TargetName, found: Found & { ok: true }): { ok: true
 
 const short = (id: string): string => (id.length === 64 ? id.slice(0, 12) : id);
 
-/**
- * After the namespace files are open: the process must still be the one resolved — same start
- * time and same cgroups. A PID reused by another process, or a container restarted in between,
- * would have had its files opened instead; that is an error, never a wrong entry.
- */
-export function stillSameTarget(resolution: Resolution | undefined): { ok: true } | { ok: false; message: string } {
-  if (resolution === undefined) return { ok: true };
-  const what = describeTarget(resolution.target);
-  const now = readIdentity(resolution.identity.pid);
-  if (now === undefined) {
-    return { ok: false, message: `${what}: process ${resolution.identity.pid} exited while nsctl was opening its namespaces; the container stopped or restarted; nothing was entered` };
-  }
-  if (now.startTime !== resolution.identity.startTime || now.cgroup !== resolution.identity.cgroup) {
-    return { ok: false, message: `${what}: process ${resolution.identity.pid} is no longer the container's init (it restarted while nsctl was opening its namespaces); nothing was entered` };
-  }
-  return { ok: true };
-}
-
 /** `netns:NAME`: /run/netns/NAME as the --net file, like `ip netns exec` (network only). */
 function netnsTarget(options: Options, target: TargetName, earlyCount: number): Resolved {
   const what = describeTarget(target);
@@ -156,15 +136,9 @@ function netnsTarget(options: Options, target: TargetName, earlyCount: number): 
     return { ok: false, message: `${what}: a named network namespace has no ${what2.join(', ')} to enter; it is network only` };
   }
   const path = `/run/netns/${target.name}`;
-  let fd: number;
-  try {
-    fd = openSync(path, 'r');
-  } catch (error) {
-    return { ok: false, message: `${what}: cannot open ${path}: ${strerrorOfCode((error as NodeJS.ErrnoException).code)}` };
-  }
   const namespaces = { ...options.namespaces };
   if (namespaces.net?.from !== 'file') namespaces.net = { from: 'file', early: earlyCount };
-  return { ok: true, options: { ...options, all: false, target: undefined, targetName: undefined, namespaces }, fds: [fd], resolution: undefined };
+  return { ok: true, options: { ...options, all: false, target: undefined, targetName: undefined, namespaces }, files: [{ path }], resolution: undefined };
 }
 
 // ---- --list-targets ---------------------------------------------------------------------------

@@ -1,29 +1,6 @@
-import { fstatSync } from 'node:fs';
-
 // The program's environment: the caller's, as nsenter would pass it on. Under `npx nsctl` (and
 // `npm exec`), npm has added its own variables and PATH entries on the way; those are taken out
-// again, so `npx nsctl … env` prints what `nsenter … env` would (issue 4).
-
-/** Set by bin/nsctl for nsctl alone; the program never sees it. */
-const CALLER_FDS = 'NSCTL_CALLER_FDS';
-
-/**
- * The descriptors beyond stderr that the caller gave nsctl, as bin/nsctl found them before Node
- * started: a comma-separated list. Only numbers that are still open count.
- */
-export function callerDescriptors(env: NodeJS.ProcessEnv): Set<number> {
-  const fds = new Set<number>();
-  for (const word of (env[CALLER_FDS] ?? '').split(',')) {
-    if (!/^[0-9]+$/.test(word) || Number(word) < 3) continue;
-    try {
-      fstatSync(Number(word));
-      fds.add(Number(word));
-    } catch {
-      // Closed meanwhile, or not a number we own: leave it.
-    }
-  }
-  return fds;
-}
+// again, so `npx nsctl … env` prints what `nsenter … env` would.
 
 /** npm's PATH additions: its node_modules/.bin directories and node-gyp-bin, in front of PATH. */
 function isNpmPathEntry(entry: string): boolean {
@@ -44,7 +21,6 @@ export function programEnvironment(entries: readonly string[]): string[] {
     const eq = entry.indexOf('=');
     const name = eq < 0 ? entry : entry.slice(0, eq);
     const value = entry.slice(eq + 1);
-    if (name === CALLER_FDS) continue;
     if (underNpmExec && eq >= 0) {
       if (name.startsWith('npm_') || name === 'INIT_CWD' || name === 'COLOR') continue;
       if (name === 'NODE' && value === npmNode) continue;

@@ -1,0 +1,253 @@
+// The planner on particular command lines: the steps, their order and their texts.
+import { describe, expect, it } from 'vitest';
+import type { Options } from '../../src/cli/options.ts';
+import { buildPlan, LOADER_VARIABLES, type Plan, type Step } from '../../src/plan/index.ts';
+import type { SystemFacts } from '../../src/procfs/index.ts';
+
+const none: Options = {
+  target: undefined,
+  all: false,
+  namespaces: {},
+  root: undefined,
+  wd: undefined,
+  wdns: undefined,
+  setuid: undefined,
+  setgid: undefined,
+  preserveCredentials: false,
+  keepCaps: false,
+  noFork: false,
+  env: false,
+  joinCgroup: false,
+  netSocket: undefined,
+  userParent: false,
+  followContext: false,
+  program: [],
+};
+const kernel: SystemFacts = {
+  supported: new Set(['user', 'cgroup', 'ipc', 'uts', 'net', 'pid', 'mnt', 'time']),
+  targetUserNsIsOurs: true,
+  pidfdSetns: true,
+  target: { ok: true, start: 777n },
+};
+const oldKernel: SystemFacts = { ...kernel, pidfdSetns: false };
+const T = { from: 'target' } as const;
+const ALL_BUT_USER = ['cgroup', 'ipc', 'uts', 'net', 'pid', 'mnt', 'time'];
+
+function planOf(options: Partial<Options>, facts: SystemFacts = kernel, env: readonly string[] = []): Plan {
+  const result = buildPlan({ ...none, ...options }, [], facts, { env });
+  if (!result.ok) throw new Error(result.message);
+  return result.plan;
+}
+
+/** A short form of each step: its op and what tells it apart. */
+function brief(step: Step): string {
+  switch (step.op) {
+    case 'open':
+      return `open ${step.at === 'cwd' ? '' : `@${step.at}:`}${step.path}${step.softDenied === true ? ' soft-denied' : ''}`;
+    case 'setns':
+      return `setns ${step.mask.join('+')}${step.soft === true ? ' soft' : ''}`;
+    case 'setgroups':
+      return step.afterSwitch === true ? 'setgroups after' : 'setgroups before';
+    case 'setgid':
+    case 'setuid':
+      return `${step.op} ${step.owner === true ? 'owner' : step.id}`;
+    case 'environ':
+      return step.late === true ? 'environ late' : 'environ';
+    default:
+      return step.op;
+  }
+}
+
+const briefs = (plan: Plan): string[] => plan.steps.map(brief);
+
+describe('buildPlan', () => {
+  it('plans -t P -a sh like nsenter 2.42: the target pinned, one pidfd join per pass, fork for pid', () => {
+    const plan = planOf({ target: 42, all: true, program: ['sh'] }, kernel, ['PATH=/x:/y']);
+    expect(plan.steps).toEqual([
+      { op: 'open', slot: 0, at: 'cwd', how: 'directory', path: '/proc/42', fail: { what: 'cannot open /proc/42/ns/cgroup' } },
+      { op: 'pidfd', slot: 1, pid: 42, fail: { what: 'cannot open /proc/42/ns/cgroup' } },
+      { op: 'check-start', proc: 0, start: 777n, fail: { what: 'process 42 exited or was replaced after nsctl read it; nothing was entered' } },
+      { op: 'setns', fd: 1, mask: ALL_BUT_USER, soft: true, fail: { what: 'reassociate to namespaces failed' } },
+      { op: 'setns', fd: 1, mask: ALL_BUT_USER, fail: { what: 'reassociate to namespaces failed' } },
+      { op: 'fork', fail: { what: 'fork failed' } },
+      { op: 'exec', file: 'sh', argv: ['sh'], env: ['PATH=/x:/y'], fail: { what: 'failed to execute sh' } },
+    ]);
+  });
+
+  it("joins through the target's /proc/PID/ns files where setns takes no pidfd (Linux < 5.8)", () => {
+    expect(briefs(planOf({ target: 42, namespaces: { net: T, uts: T }, program: ['id'] }, oldKernel))).toEqual([
+      'open /proc/42',
+      'check-start',
+      'open @0:ns/uts',
+      'open @0:ns/net',
+      'setns uts soft',
+      'setns net soft',
+      'setns uts',
+      'setns net',
+      'exec',
+    ]);
+    const files = planOf({ target: 42, namespaces: { net: T } }, oldKernel).steps.filter((s) => s.op === 'setns');
+    expect(files.map((s) => s.fail.what)).toEqual(["reassociate to namespace 'ns/net' failed", "reassociate to namespace 'ns/net' failed"]);
+  });
+
+  it('enters a foreign user namespace with setgroups before and after, then gid 0 and uid 0', () => {
+    expect(briefs(planOf({ target: 7, namespaces: { user: T, net: T }, program: ['id'] }))).toEqual([
+      'open /proc/7',
+      'pidfd',
+      'check-start',
+      'setgroups before',
+      'setns net soft',
+      'setns user+net',
+      'setgroups after',
+      'setgid 0',
+      'setuid 0',
+      'exec',
+    ]);
+  });
+
+  it('joins a user namespace file before the pidfd in the hard pass (an unprivileged caller needs it first)', () => {
+    const result = buildPlan({ ...none, target: 7, namespaces: { user: { from: 'file', early: 0 }, mnt: T }, preserveCredentials: true }, [{ path: '/u' }], kernel, { env: [] });
+    expect(result.ok && briefs(result.plan)).toEqual(['open /u', 'open /proc/7', 'pidfd', 'check-start', 'setns mnt soft', 'setns user', 'setns mnt', 'exec-login-shell']);
+  });
+
+  it('starts the login shell when no program is named, and execs a program with the PATH search', () => {
+    expect(planOf({ target: 7, namespaces: { uts: T } }, kernel, ['SHELL=/bin/zsh']).steps.at(-1)).toEqual({
+      op: 'exec-login-shell',
+      fallback: '/bin/sh',
+      env: ['SHELL=/bin/zsh'],
+      fail: { what: 'failed to execute' },
+    });
+    expect(planOf({ target: 7, namespaces: { uts: T }, program: ['ls', '-l'] }).steps.at(-1)).toMatchObject({ op: 'exec', file: 'ls', argv: ['ls', '-l'] });
+  });
+
+  it("says which thing is missing, in upstream's words", () => {
+    const message = (options: Partial<Options>, facts: SystemFacts = kernel) => {
+      const result = buildPlan({ ...none, ...options }, [{ path: '/f' }], facts, { env: [] });
+      return result.ok ? 'ok' : result.message;
+    };
+    expect(message({ namespaces: { mnt: T } })).toBe('no target PID specified');
+    expect(message({ namespaces: { mnt: { from: 'file', early: 0 } }, root: T })).toBe('neither filename nor target pid supplied for root');
+    expect(message({ namespaces: { mnt: { from: 'file', early: 0 } }, env: true })).toBe('neither filename nor target pid supplied for environ');
+    expect(message({ namespaces: { mnt: { from: 'file', early: 0 } }, setuid: { kind: 'follow' } })).toBe('neither filename nor target pid supplied for ');
+    expect(message({ target: 3 })).toBe('no namespace specified');
+    const gone: SystemFacts = { ...kernel, target: { ok: false, error: 'No such file or directory' } };
+    expect(message({ target: 99, namespaces: { mnt: T, net: T } }, gone)).toBe('cannot open /proc/99/ns/net: No such file or directory');
+    expect(message({ target: 99, namespaces: { mnt: { from: 'file', early: 0 } }, root: T }, gone)).toBe('cannot open /proc/99/root: No such file or directory');
+    expect(message({ target: 99, netSocket: 3 }, gone)).toBe('failed to pidfd_open() for 99: No such file or directory');
+  });
+
+  it('saves the cwd around chroot unless -w or -W names one, and changes root before the directory', () => {
+    const ops = (o: Partial<Options>) => briefs(planOf({ target: 9, namespaces: { mnt: T }, ...o })).filter((op) => !/^(open \/proc|pidfd|check-start|setns|exec)/.test(op));
+    expect(ops({ root: T })).toEqual(['open @0:root', 'open .', 'fchdir', 'chroot', 'chdir', 'fchdir']);
+    expect(ops({ root: T, wd: T })).toEqual(['open @0:root', 'open @0:cwd', 'fchdir', 'chroot', 'chdir', 'fchdir']);
+    expect(ops({ root: T, wdns: { path: '/srv' } })).toEqual(['open @0:root', 'fchdir', 'chroot', 'chdir', 'open /srv', 'fchdir']);
+    expect(ops({ root: T, wdns: { path: undefined } })).toEqual(['open @0:root', 'open .', 'fchdir', 'chroot', 'chdir', 'fchdir']);
+    expect(ops({ wdns: { path: undefined } })).toEqual([]);
+    const texts = planOf({ target: 9, namespaces: { mnt: T }, root: T }).steps.filter((s) => ['fchdir', 'chroot', 'chdir'].includes(s.op));
+    expect(texts.map((s) => s.fail.what)).toEqual([
+      'change directory by root file descriptor failed',
+      'chroot failed',
+      'cannot change directory to /',
+      'change directory by working directory file descriptor failed',
+    ]);
+  });
+
+  it("-e reads the target's environ through its /proc directory, late only if ids change", () => {
+    const plain = planOf({ target: 5, namespaces: { mnt: T }, env: true, program: ['env'] });
+    expect(briefs(plain)).toEqual(['open /proc/5', 'pidfd', 'check-start', 'open @0:environ', 'setns mnt soft', 'setns mnt', 'environ', 'exec']);
+    expect(plain.steps.at(-1)).toMatchObject({ env: [], targetEnv: true });
+    expect(plain.steps.find((s) => s.op === 'environ')).toMatchObject({ fd: 2, proc: 'none', drop: [] });
+    // A rootless target: the environ belongs to a subordinate uid, readable only after setuid.
+    const rootless = planOf({ target: 5, namespaces: { user: T, mnt: T }, env: true, program: ['env'] });
+    expect(briefs(rootless)).toEqual([
+      'open /proc/5',
+      'pidfd',
+      'check-start',
+      'open @0:environ soft-denied',
+      'setgroups before',
+      'setns mnt soft',
+      'setns user+mnt',
+      'environ',
+      'setgroups after',
+      'setgid 0',
+      'setuid 0',
+      'environ late',
+      'exec',
+    ]);
+    expect(rootless.steps.find((s) => s.op === 'environ' && s.late === true)).toMatchObject({ fd: 2, proc: 0 });
+  });
+
+  it("-e without the target's mount namespace or root drops the dynamic loader's variables", () => {
+    const environ = (o: Partial<Options>) => planOf({ target: 5, env: true, ...o }).steps.find((s) => s.op === 'environ');
+    expect(environ({ namespaces: { net: T } })).toMatchObject({ drop: LOADER_VARIABLES });
+    expect(LOADER_VARIABLES).toEqual(expect.arrayContaining(['LD_PRELOAD', 'LD_LIBRARY_PATH', 'LD_AUDIT']));
+    expect(environ({ namespaces: { mnt: T } })).toMatchObject({ drop: [] });
+    expect(environ({ namespaces: { net: T }, root: T })).toMatchObject({ drop: [] });
+  });
+
+  it('-N takes the socket through the checked pidfd, and its network namespace replaces -n', () => {
+    expect(briefs(planOf({ target: 5, netSocket: 4, namespaces: { net: T, uts: T }, program: ['ip'] }))).toEqual([
+      'open /proc/5',
+      'pidfd',
+      'check-start',
+      'pidfd-getfd',
+      'socket-netns',
+      'setns uts soft',
+      'setns net soft',
+      'setns uts',
+      'setns net',
+      'exec',
+    ]);
+    const steps = planOf({ target: 5, netSocket: 4 }).steps;
+    expect(steps.find((s) => s.op === 'pidfd-getfd')).toMatchObject({ pidfd: 1, fd: 4, fail: { what: 'pidfd_getfd(3, 4)' } });
+    expect(steps.find((s) => s.op === 'socket-netns')).toMatchObject({ socket: 2, fail: { what: 'ioctl(4, SIOCGSKNS)' } });
+  });
+
+  it("--user-parent joins the parent of the target's user namespace, through its ns/user file", () => {
+    expect(briefs(planOf({ target: 5, userParent: true, namespaces: { mnt: T }, preserveCredentials: true }))).toEqual([
+      'open /proc/5',
+      'pidfd',
+      'check-start',
+      'open @0:ns/user',
+      'ns-owner',
+      'setns mnt soft',
+      'setns user',
+      'setns mnt',
+      'exec-login-shell',
+    ]);
+  });
+
+  it('-t PID:INODE checks the pidfd the joins then use', () => {
+    const steps = planOf({ target: 5, targetInode: 99n, namespaces: { net: T } }).steps;
+    expect(steps.slice(0, 4).map((s) => s.op)).toEqual(['open', 'pidfd', 'check-start', 'check-inode']);
+    expect(steps[3]).toMatchObject({ pidfd: 1, inode: 99n });
+    expect(steps.filter((s) => s.op === 'setns').every((s) => s.op === 'setns' && s.fd === 1)).toBe(true);
+  });
+
+  it("-c writes into the target's cgroup v2, whatever its path holds", () => {
+    const facts: SystemFacts = { ...kernel, cgroup: { kind: 'v2', path: '/x:/victim/y' } };
+    const plan = planOf({ target: 5, joinCgroup: true, namespaces: { net: T } }, facts);
+    expect(plan.steps.find((s) => s.op === 'open' && s.how === 'append')).toMatchObject({ path: '/sys/fs/cgroup/x:/victim/y/cgroup.procs' });
+    expect(briefs(plan).indexOf('join-cgroup')).toBeGreaterThan(briefs(plan).indexOf('setns net'));
+    expect(buildPlan({ ...none, target: 5, joinCgroup: true, namespaces: { net: T } }, [], { ...kernel, cgroup: { kind: 'not-v2' } }, { env: [] })).toEqual({
+      ok: false,
+      message: '--join-cgroup is only supported in cgroup v2',
+    });
+  });
+
+  it('-S/-G follow read the owner of /proc/PID after the joins, and --keep-caps comes after the ids', () => {
+    expect(briefs(planOf({ target: 5, namespaces: { user: T }, setuid: { kind: 'follow' }, setgid: { kind: 'follow' }, keepCaps: true }))).toEqual([
+      'open /proc/5',
+      'pidfd',
+      'check-start',
+      'setgroups before',
+      'setns user',
+      'stat-owner',
+      'setgroups after',
+      'setgid owner',
+      'setuid owner',
+      'keep-caps',
+      'exec-login-shell',
+    ]);
+  });
+});
