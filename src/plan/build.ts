@@ -28,18 +28,26 @@ export const LOADER_VARIABLES: readonly string[] = [
 
 /**
  * The namespaces to enter: those turned on by their own option, plus, for --all, every type the
- * kernel has except a user namespace that is already ours (docs/upstream.md, "--all").
+ * kernel has except a user namespace that is already ours (docs/upstream.md, "--all"). nsctl's
+ * --all also leaves out the target's namespaces that are the caller's own: re-joining one changes
+ * nothing, but needs privilege an unprivileged owner of a rootless target lacks. The mount
+ * namespace is the exception: re-joining it resets the root and working directory, so it is only
+ * left out when the caller could not re-join it anyway (docs/compat.md).
  */
 export function enabledNamespaces(options: Options, facts: SystemFacts): Map<Namespace, Source> {
   const enabled = new Map<Namespace, Source>();
   for (const ns of NAMESPACES) {
     const own = options.namespaces[ns];
     if (own !== undefined) enabled.set(ns, own);
-    else if (options.all && facts.supported.has(ns) && !(ns === 'user' && facts.targetUserNsIsOurs === true)) {
-      enabled.set(ns, { from: 'target' });
-    }
+    else if (options.all && facts.supported.has(ns) && !allLeavesOut(ns, facts)) enabled.set(ns, { from: 'target' });
   }
   return enabled;
+}
+
+function allLeavesOut(ns: Namespace, facts: SystemFacts): boolean {
+  if (ns === 'user') return facts.targetUserNsIsOurs === true;
+  if (facts.ownNamespaces?.has(ns) !== true) return false;
+  return ns !== 'mnt' || facts.canJoinOwnMount !== true;
 }
 
 /** Where a namespace to join comes from: a descriptor of its own, or the target's pidfd. */
@@ -215,7 +223,11 @@ export function buildPlan(options: Options, earlyFiles: readonly EarlyFile[], fa
   if (follow) push({ op: 'stat-owner', slot: proc!, fail: { what: 'fstat of the target failed' } });
   if (joins.some((j) => j.ns === 'pid') && !options.noFork) push({ op: 'fork', fail: { what: 'fork failed' } });
   if (gid !== undefined) {
-    push({ op: 'setgroups', afterSwitch: true, fail: { what: 'setgroups failed' } });
+    // nsenter's error stays; the cause, when the target's user namespace denies setgroups, is named.
+    const hint = facts.setgroupsDenied === true && forceIds
+      ? `the target's user namespace does not allow setgroups (/proc/${pid}/setgroups is "deny"); --preserve-credentials keeps your own uid, gid and groups`
+      : undefined;
+    push({ op: 'setgroups', afterSwitch: true, fail: { what: 'setgroups failed' }, ...(hint === undefined ? {} : { hint }) });
     push({ op: 'setgid', ...idStep(gid), fail: { what: 'setgid() failed' } });
   }
   if (uid !== undefined) push({ op: 'setuid', ...idStep(uid), fail: { what: 'setuid() failed' } });

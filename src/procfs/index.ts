@@ -30,6 +30,22 @@ export interface SystemFacts {
   readonly target?: TargetIdentity | undefined;
   /** `-c`: whether /sys/fs/cgroup is cgroup v2, and the target's cgroup path. */
   readonly cgroup?: CgroupFacts | undefined;
+  /**
+   * --all: the target's namespaces that are the caller's own (same inode). Re-joining one changes
+   * nothing but needs privilege, so --all leaves them out (docs/compat.md).
+   */
+  readonly ownNamespaces?: ReadonlySet<Namespace> | undefined;
+  /**
+   * Whether the caller may re-join its own mount namespace (CAP_SYS_ADMIN and CAP_SYS_CHROOT in
+   * its effective set, setns(2)): joining it resets the root and working directory, which is
+   * observable, so --all keeps it when the caller can.
+   */
+  readonly canJoinOwnMount?: boolean | undefined;
+  /**
+   * A user namespace is to be entered with ids forced: whether the target's denies setgroups
+   * (/proc/PID/setgroups says "deny"), the one cause of a setgroups failure worth naming.
+   */
+  readonly setgroupsDenied?: boolean | undefined;
 }
 
 export type TargetIdentity = { readonly ok: true; readonly start: bigint } | { readonly ok: false; readonly error: string };
@@ -54,7 +70,7 @@ export function targetNsPath(pid: number, ns: Namespace): string {
  * message, and so do we.
  */
 export function readSystemFacts(
-  wants: Pick<Options, 'all' | 'namespaces' | 'target' | 'joinCgroup' | 'targetInode'>,
+  wants: Pick<Options, 'all' | 'namespaces' | 'target' | 'joinCgroup' | 'targetInode' | 'preserveCredentials' | 'userParent'>,
 ): ProcfsResult {
   const { all: wantAll, target } = wants;
   const explicit = new Set(Object.keys(wants.namespaces) as Namespace[]);
@@ -66,7 +82,10 @@ export function readSystemFacts(
   const identity = target === undefined ? undefined : readStartTime(target);
   const cgroup = wants.joinCgroup ? readCgroup(target) : undefined;
   const pidfdSetns = kernelAtLeast(release(), 5, 8);
-  if (!wantAll) return { ok: true, facts: { supported: new Set(), targetUserNsIsOurs: undefined, pidfdSetns, target: identity, cgroup } };
+  const userWanted = wantAll || explicit.has('user') || wants.userParent;
+  const setgroupsDenied = userWanted && !wants.preserveCredentials && target !== undefined ? readSetgroupsDenied(target) : undefined;
+  const common = { pidfdSetns, target: identity, cgroup, setgroupsDenied };
+  if (!wantAll) return { ok: true, facts: { supported: new Set(), targetUserNsIsOurs: undefined, ...common } };
   const supported = new Set<Namespace>(NAMESPACES.filter((ns) => existsSync(`/proc/self/ns/${PROC_NAME[ns]}`)));
   let targetUserNsIsOurs: boolean | undefined;
   if (supported.has('user') && !explicit.has('user')) {
@@ -77,7 +96,43 @@ export function readSystemFacts(
       return { ok: false, message: `stat of ${path} failed: ${strerrorOfCode((error as NodeJS.ErrnoException).code)}` };
     }
   }
-  return { ok: true, facts: { supported, targetUserNsIsOurs, pidfdSetns, target: identity, cgroup } };
+  const ownNamespaces = new Set(NAMESPACES.filter((ns) => supported.has(ns) && sameNamespace(target ?? 0, ns)));
+  return { ok: true, facts: { supported, targetUserNsIsOurs, ownNamespaces, canJoinOwnMount: hasCapabilities(CAP_SYS_ADMIN, CAP_SYS_CHROOT), ...common } };
+}
+
+const CAP_SYS_CHROOT = 18;
+const CAP_SYS_ADMIN = 21;
+
+/** Whether the target's namespace of this type is ours; unknown (unreadable) counts as not. */
+function sameNamespace(pid: number, ns: Namespace): boolean {
+  try {
+    return statSync(targetNsPath(pid, ns)).ino === statSync(`/proc/self/ns/${PROC_NAME[ns]}`).ino;
+  } catch {
+    return false;
+  }
+}
+
+/** Every one of these capabilities is in our effective set (CapEff of /proc/self/status). */
+function hasCapabilities(...caps: number[]): boolean {
+  let text: string;
+  try {
+    text = readWhole('/proc/self/status').toString('latin1');
+  } catch {
+    return false;
+  }
+  const hex = /^CapEff:\s*([0-9a-f]+)$/m.exec(text)?.[1];
+  if (hex === undefined) return false;
+  const effective = BigInt(`0x${hex}`);
+  return caps.every((cap) => (effective & (1n << BigInt(cap))) !== 0n);
+}
+
+/** /proc/PID/setgroups says "deny" (user_namespaces(7)); unreadable counts as not. */
+function readSetgroupsDenied(pid: number): boolean {
+  try {
+    return readWhole(`/proc/${pid}/setgroups`).toString('latin1').trim() === 'deny';
+  } catch {
+    return false;
+  }
 }
 
 /** `major.minor` of a kernel release string (`6.18.44-fc`) is at least the one given. */

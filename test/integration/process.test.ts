@@ -1,7 +1,9 @@
-// nsctl behaves like the program itself (issue 4): signals, exit status, job control,
-// descriptors and environment, checked on real processes.
+// nsctl behaves like the program itself: without a PID namespace the process the caller started
+// *is* the program (the helper execs it, Node is gone); with one, a single helper process
+// supervises it. Signals, exit status, job control, descriptors and environment, checked on real
+// processes and compared with nsenter.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -30,6 +32,23 @@ function state(pid: number): string | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
+  } catch {
+    return undefined;
+  }
+}
+
+function ppid(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  } catch {
+    return undefined;
+  }
+}
+
+function readComm(pid: number): string | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
   } catch {
     return undefined;
   }
@@ -95,21 +114,37 @@ describe.runIf(rootTestsEnabled())('nsctl as transparent as the program', () => 
     }
   });
 
-  it('does not leave the program behind as an orphan when killed with SIGKILL', async () => {
-    // The program is nsctl's child, or, with -p, the helper's child. A change of credentials
-    // clears the parent-death signal, so -S/-G is a case of its own.
-    const modes: [string[], number][] = [
-      [['-u'], 1],
-      [['-u', '-p'], 2],
-      [['-u', '-S', '1000', '-G', '1000'], 1],
-      [['-u', '-p', '-S', '1000', '-G', '1000'], 2],
-    ];
-    for (const [mode, processes] of modes) {
+  it('is the program itself without -p: the PID the caller started runs it, with no Node left', async () => {
+    const result = spawnSync('sh', ['-c', `${NSCTL} -t ${P} -u sh -c 'echo $$; cat /proc/$$/comm' & echo $!; wait`], { encoding: 'utf8' });
+    const [inside, comm, started] = result.stdout.trim().split('\n').sort();
+    expect(result.stdout.trim().split('\n')).toHaveLength(3);
+    // `$!` (the caller's view) and `$$` (the program's) are the same process.
+    expect([inside, comm]).toEqual([started, 'sh']);
+  });
+
+  it('with -p, is exactly one helper process above the program, and no Node', async () => {
+    const run = start(['-t', P, '-u', '-p', 'sh', '-c', 'echo ready; exec sleep 1000']);
+    await until(() => run.out().includes('ready'), 'the program to start');
+    const helper = run.child.pid!;
+    const below = children(helper);
+    expect(below).toHaveLength(1);
+    expect(children(below[0]!)).toEqual([]);
+    expect(readFileSync(`/proc/${helper}/comm`, 'utf8')).toBe('nsctl-helper\n');
+    expect(readFileSync(`/proc/${below[0]}/comm`, 'utf8')).toBe('sleep\n');
+    const nodes = readdirSync('/proc').filter((pid) => /^\d+$/.test(pid) && ppid(Number(pid)) === helper && readComm(Number(pid)) === 'node');
+    expect(nodes).toEqual([]);
+    run.child.kill('SIGKILL');
+    await run.done;
+    await until(() => !alive(below[0]!), 'the program to die with the helper');
+  });
+
+  it('does not leave the program behind as an orphan when the helper is killed with SIGKILL (-p)', async () => {
+    // A change of credentials clears the parent-death signal, so -S/-G is a case of its own.
+    for (const mode of [['-u', '-p'], ['-u', '-p', '-S', '1000', '-G', '1000']]) {
       const run = start(['-t', P, ...mode, 'sh', '-c', 'echo ready; exec sleep 1000']);
       await until(() => run.out().includes('ready'), `the program to start (${mode.join(' ')})`);
-      const descendants = (pid: number): number[] => children(pid).flatMap((c) => [c, ...descendants(c)]);
-      const below = descendants(run.child.pid!);
-      expect(below.length).toBe(processes);
+      const below = children(run.child.pid!);
+      expect(below).toHaveLength(1);
       run.child.kill('SIGKILL');
       await run.done;
       for (const pid of below) await until(() => !alive(pid), `PID ${pid} to die with nsctl`);
@@ -119,10 +154,9 @@ describe.runIf(rootTestsEnabled())('nsctl as transparent as the program', () => 
   it('leaves no helper or program process after it exits', async () => {
     const run = start(['-t', P, '-u', '-p', 'sh', '-c', 'sleep 0.2 & echo ready; wait']);
     await until(() => run.out().includes('ready'), 'the program');
-    const helper = children(run.child.pid!)[0]!;
-    const program = children(helper)[0]!;
+    const program = children(run.child.pid!)[0]!;
     await run.done;
-    expect(alive(helper)).toBe(false);
+    expect(alive(run.child.pid!)).toBe(false);
     expect(alive(program)).toBe(false);
   });
 
@@ -137,14 +171,40 @@ describe.runIf(rootTestsEnabled())('nsctl as transparent as the program', () => 
     });
   }
 
-  it('enters the right namespaces with stdin, stdout and stderr closed', () => {
+  it('gives the program stdin, stdout and stderr closed when the caller closed them, as nsenter does', () => {
     const dir = mkdtempSync(join(tmpdir(), 'nsctl-fd-'));
-    const file = join(dir, 'out');
-    const result = spawnSync('sh', ['-c', `${NSCTL} -t ${P} -u sh -c 'hostname > ${file}' <&- >&- 2>&-; echo $? > ${file}.rc`]);
-    expect(result.status).toBe(0);
-    expect(readFileSync(file, 'utf8')).toBe('nsctl-proc\n');
-    expect(readFileSync(`${file}.rc`, 'utf8')).toBe('0\n');
+    try {
+      const line = (tool: string, mode: string) => {
+        const file = join(dir, `${tool.replace(/\W/g, '')}${mode.replace(/\W/g, '')}`);
+        spawnSync('sh', ['-c', `${tool} -t ${P} ${mode} sh -c 'hostname > ${file}; ls /proc/self/fd >> ${file}' <&- >&- 2>&-`]);
+        return readFileSync(file, 'utf8');
+      };
+      for (const mode of ['-u', '-u -p']) {
+        expect(line(NSCTL, mode)).toBe(line('/usr/bin/nsenter', mode));
+        expect(line(NSCTL, mode)).toMatch(/^nsctl-proc\n/);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
+
+  it('keeps the signals the caller ignores ignored in the program (nohup, an ignored SIGPIPE), as nsenter', () => {
+    const ignored = (tool: string, mode: string) =>
+      spawnSync('sh', ['-c', `trap '' PIPE HUP; ${tool} -t ${P} ${mode} grep SigIgn /proc/self/status`], { encoding: 'utf8' }).stdout;
+    for (const mode of ['-u', '-u -p']) {
+      expect(ignored(NSCTL, mode)).toBe(ignored('/usr/bin/nsenter', mode));
+      // SIGHUP is bit 0, SIGPIPE bit 12.
+      expect(BigInt(`0x${ignored(NSCTL, mode).split(':')[1]!.trim()}`) & 0x1001n).toBe(0x1001n);
+    }
+    // nohup nsctl … & kill -HUP: the program survives, as nsenter's does.
+    const survived = spawnSync('sh', ['-c', `nohup ${NSCTL} -t ${P} -u sh -c 'sleep 0.5; echo survived' >/dev/stdout 2>/dev/null & sleep 0.2; kill -HUP $!; wait`], { encoding: 'utf8' });
+    expect(survived.stdout).toBe('survived\n');
+  });
+
+  it('prints nothing on stderr in 300 plain runs in a row', () => {
+    const result = spawnSync('sh', ['-c', `i=0; while [ $i -lt 300 ]; do ${NSCTL} -t ${P} -u true || echo "failed: $?"; i=$((i+1)); done`], { encoding: 'utf8', timeout: 240_000 });
+    expect([result.stdout, result.stderr, result.status]).toEqual(['', '', 0]);
+  }, 240_000);
 
   it('hands descriptors the caller passed beyond stderr to the program, and none of its own', () => {
     const dir = mkdtempSync(join(tmpdir(), 'nsctl-fd-'));
@@ -153,14 +213,17 @@ describe.runIf(rootTestsEnabled())('nsctl as transparent as the program', () => 
       spawnSync('sh', ['-c', `${tool} -t ${P} -u sh -c 'cat <&3; ls /proc/self/fd | sort -n | tr "\\n" " "' 3<${dir}/three 7</dev/null`], {
         encoding: 'utf8',
       }).stdout;
-    const ours = line(NSCTL);
-    expect(ours).toBe(line('/usr/bin/nsenter'));
-    // 3 and 7 are the caller's, 4 is ls's own directory; more may come from the test's parent.
-    expect(ours).toMatch(/^three\n0 1 2 3 4 7 /);
+    try {
+      const ours = line(NSCTL);
+      expect(ours).toBe(line('/usr/bin/nsenter'));
+      // 3 and 7 are the caller's, 4 is ls's own directory; more may come from the test's parent.
+      expect(ours).toMatch(/^three\n0 1 2 3 4 7 /);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('gives the program the environment nsenter would, also under npx', () => {
-    // PWD as any calling shell exports it (bin/nsctl's sh line adds it when absent: docs/compat.md).
     const base = { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: '/root', KEEP: 'me', EDITOR: 'nano', PWD: process.cwd() };
     const npx = {
       ...base,
@@ -185,6 +248,46 @@ describe.runIf(rootTestsEnabled())('nsctl as transparent as the program', () => 
     const result = spawnSync('sh', ['-c', `${NSCTL} -t ${P} -u sh -c 'hostname; tty; exit 4' </dev/null`], { encoding: 'utf8' });
     expect(result.stdout).toBe('nsctl-proc\nnot a tty\n');
     expect(result.status).toBe(4);
+  });
+});
+
+describe.runIf(rootTestsEnabled())('a target whose PID is reused between planning and entering', () => {
+  it('is refused, and nothing is entered', () => {
+    // Deterministic: everything runs in a private PID namespace, where the next PID can be chosen
+    // (ns_last_pid), and a `node` first on PATH runs the real planner, then holds its exit until
+    // the target has been replaced by another process with the same PID.
+    const dir = mkdtempSync(join(tmpdir(), 'nsctl-reuse-'));
+    try {
+      writeFileSync(
+        join(dir, 'node'),
+        `#!/bin/sh\n${process.execPath} "$@"; rc=$?\n: > ${dir}/planned\nwhile [ ! -e ${dir}/go ]; do sleep 0.01; done\nexit $rc\n`,
+        { mode: 0o755 },
+      );
+      const script = [
+        'sleep 1000 & target=$!',
+        `PATH=${dir}:$PATH ${NSCTL} -t $target -u hostname > ${dir}/out 2> ${dir}/err & nsctl=$!`,
+        `while [ ! -e ${dir}/planned ]; do sleep 0.01; done`,
+        'kill -9 $target; wait $target 2>/dev/null',
+        'sleep 0.1',
+        'echo $((target - 1)) > /proc/sys/kernel/ns_last_pid',
+        'sleep 1000 & successor=$!',
+        `echo "$target $successor" > ${dir}/pids`,
+        `: > ${dir}/go`,
+        'wait $nsctl; echo $? > ' + `${dir}/rc`,
+        'kill -9 $successor',
+      ].join('\n');
+      const result = spawnSync('unshare', ['--pid', '--fork', '--mount-proc', 'sh', '-c', script], { encoding: 'utf8', timeout: 30_000 });
+      expect(result.status).toBe(0);
+      const [target, successor] = readFileSync(join(dir, 'pids'), 'utf8').trim().split(' ');
+      expect(successor).toBe(target);
+      expect(readFileSync(join(dir, 'out'), 'utf8')).toBe('');
+      expect(readFileSync(join(dir, 'err'), 'utf8')).toBe(
+        `nsctl: process ${target} exited or was replaced after nsctl read it; nothing was entered: No such process\n`,
+      );
+      expect(readFileSync(join(dir, 'rc'), 'utf8')).toBe('1\n');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -87,7 +87,7 @@ describe('buildPlan', () => {
       'exec',
     ]);
     const files = planOf({ target: 42, namespaces: { net: T } }, oldKernel).steps.filter((s) => s.op === 'setns');
-    expect(files.map((s) => s.fail.what)).toEqual(["reassociate to namespace 'ns/net' failed", "reassociate to namespace 'ns/net' failed"]);
+    expect(files.map((s) => (s.fail as { what: string }).what)).toEqual(["reassociate to namespace 'ns/net' failed", "reassociate to namespace 'ns/net' failed"]);
   });
 
   it('enters a foreign user namespace with setgroups before and after, then gid 0 and uid 0', () => {
@@ -144,7 +144,7 @@ describe('buildPlan', () => {
     expect(ops({ root: T, wdns: { path: undefined } })).toEqual(['open @0:root', 'open .', 'fchdir', 'chroot', 'chdir', 'fchdir']);
     expect(ops({ wdns: { path: undefined } })).toEqual([]);
     const texts = planOf({ target: 9, namespaces: { mnt: T }, root: T }).steps.filter((s) => ['fchdir', 'chroot', 'chdir'].includes(s.op));
-    expect(texts.map((s) => s.fail.what)).toEqual([
+    expect(texts.map((s) => (s.fail as { what: string }).what)).toEqual([
       'change directory by root file descriptor failed',
       'chroot failed',
       'cannot change directory to /',
@@ -249,5 +249,22 @@ describe('buildPlan', () => {
       'keep-caps',
       'exec-login-shell',
     ]);
+  });
+
+  it("--all leaves out the target's namespaces that are the caller's own; the mount namespace only when the caller cannot re-join it", () => {
+    const rootless: SystemFacts = { ...kernel, targetUserNsIsOurs: false, ownNamespaces: new Set(['cgroup', 'ipc', 'mnt', 'pid', 'time']) };
+    const joined = (facts: SystemFacts) => planOf({ target: 5, all: true, preserveCredentials: true }, facts).steps.flatMap((s) => (s.op === 'setns' && s.soft !== true ? s.mask : []));
+    expect(joined({ ...rootless, canJoinOwnMount: false })).toEqual(['user', 'uts', 'net']);
+    expect(joined({ ...rootless, canJoinOwnMount: true })).toEqual(['user', 'uts', 'net', 'mnt']);
+    // Named on their own, they are joined as asked.
+    expect(planOf({ target: 5, all: true, namespaces: { pid: T }, preserveCredentials: true }, rootless).steps.some((s) => s.op === 'fork')).toBe(true);
+  });
+
+  it('names a setgroups refusal the target\'s user namespace causes, after nsenter\'s own error', () => {
+    const steps = planOf({ target: 5, namespaces: { user: T } }, { ...kernel, setgroupsDenied: true }).steps;
+    expect(steps.find((s) => s.op === 'setgroups' && s.afterSwitch === true)?.hint).toBe(
+      'the target\'s user namespace does not allow setgroups (/proc/5/setgroups is "deny"); --preserve-credentials keeps your own uid, gid and groups',
+    );
+    expect(planOf({ target: 5, namespaces: { user: T } }).steps.find((s) => s.op === 'setgroups' && s.afterSwitch === true)?.hint).toBeUndefined();
   });
 });
