@@ -11,7 +11,7 @@ import { helpText, parseArgs, versionText } from './cli/index.ts';
 import { encodeBytes } from './kernel/bytes.ts';
 import { strerrorOfCode } from './kernel/errno.ts';
 import { buildPlan } from './plan/index.ts';
-import { firstUnopenable, readSystemFacts } from './procfs/index.ts';
+import { askNsFacts, firstUnopenable, readSystemFacts } from './procfs/index.ts';
 import { encodePlan, PlanEncodingError } from './wire/index.ts';
 
 // The container resolvers (http) load only when a command line names a container: --help,
@@ -63,7 +63,7 @@ export async function main(argv: readonly string[], planFd: number): Promise<Out
     start = named.resolution?.identity.startTime;
   }
 
-  const facts = readSystemFacts(options);
+  const facts = readSystemFacts(options, { nsFacts: (paths) => askNsFacts(planFd, paths) });
   if (!facts.ok) return failed(facts.message);
   const withPin = start === undefined ? facts.facts : { ...facts.facts, target: { ok: true as const, start } };
   const planned = buildPlan(options, earlyFiles, withPin, { env: programEnvironment(startupEnvironment(process.env)) });

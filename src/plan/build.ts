@@ -133,12 +133,17 @@ export function buildPlan(options: Options, earlyFiles: readonly EarlyFile[], fa
   }
 
   // Each namespace to join: an explicit file's slot, the target's pidfd, or the target's file.
+  // A target whose namespaces belong to an ancestor of its own user namespace (a user namespace
+  // nested in another one the caller owns) must be entered user namespace by user namespace,
+  // through its files: the pidfd's one call would switch to the innermost one first, where the
+  // caller has no rights over the outer one's namespaces.
+  const nesting = nestedOwners(enabled, facts.userNamespaces);
   const joins: Join[] = [];
   for (const ns of NAMESPACES) {
     const source = enabled.get(ns);
     if (source === undefined) continue;
     if (source.from === 'file') joins.push({ ns, slot: early[source.early]!, viaPidfd: false });
-    else if (pidfd !== undefined && viaPidfd) joins.push({ ns, slot: pidfd, viaPidfd: true });
+    else if (pidfd !== undefined && viaPidfd && nesting === undefined) joins.push({ ns, slot: pidfd, viaPidfd: true });
     else joins.push({ ns, slot: openThrough(proc!, `ns/${PROC_NAME[ns]}`, 'read'), viaPidfd: false });
   }
   function openThrough(dir: Slot, path: string, how: 'read' | 'directory'): Slot {
@@ -189,10 +194,29 @@ export function buildPlan(options: Options, earlyFiles: readonly EarlyFile[], fa
   //    joins the pidfd before an explicit user namespace file, which fails for unprivileged
   //    callers (docs/compat.md); here the user namespace always comes first.
   if (forceIds) push({ op: 'setgroups', fail: { what: 'setgroups failed' } });
-  for (const join of groupByDescriptor(joins.filter((j) => j.ns !== 'user'))) push(setns(join, true));
-  const pass2 = groupByDescriptor(joins);
-  const userFirst = [...pass2.filter((j) => j.mask.includes('user')), ...pass2.filter((j) => !j.mask.includes('user'))];
-  for (const join of userFirst) push(setns(join, false));
+  if (nesting === undefined) {
+    for (const join of groupByDescriptor(joins.filter((j) => j.ns !== 'user'))) push(setns(join, true));
+    const pass2 = groupByDescriptor(joins);
+    const userFirst = [...pass2.filter((j) => j.mask.includes('user')), ...pass2.filter((j) => !j.mask.includes('user'))];
+    for (const join of userFirst) push(setns(join, false));
+  } else {
+    // Outermost first: each user namespace that owns some of them, then the namespaces it owns;
+    // the target's own user namespace last of the user namespaces. Those owned by none of them
+    // (the caller's own, or an ancestor's) come first, as the caller.
+    const slotOf = (ns: Namespace): Slot => joins.find((j) => j.ns === ns)!.slot;
+    const owned = (owner: bigint | undefined): Join[] => joins.filter((j) => j.ns !== 'user' && nesting.owner.get(j.ns) === owner);
+    for (const join of joins.filter((j) => j.ns !== 'user' && !nesting.chain.includes(nesting.owner.get(j.ns)!))) push(setns({ slot: join.slot, mask: [join.ns], viaPidfd: false }, false));
+    for (const userNs of nesting.chain) {
+      const inner = userNs === nesting.chain.at(-1);
+      const members = owned(userNs);
+      if (!inner && members.length === 0) continue;
+      const userSlot = inner
+        ? slotOf('user')
+        : push({ op: 'ns-owner', slot: newSlot(), of: members[0]!.slot, fail: { what: `failed to open the user namespace that owns the target's ${PROC_NAME[members[0]!.ns]} namespace` } }).slot;
+      push(setns({ slot: userSlot, mask: ['user'], viaPidfd: false }, false));
+      for (const join of members) push(setns({ slot: join.slot, mask: [join.ns], viaPidfd: false }, false));
+    }
+  }
 
   // 4. Root and working directory. Entering a mount namespace resets the cwd, so a cwd saved
   //    here is the new namespace's root (`-m -r pwd` prints `/`), as upstream. A bare -W names no
@@ -250,6 +274,28 @@ function targetPaths(options: Options, fromTarget: readonly Namespace[], follow:
     ...(follow ? [''] : []),
     ...(options.joinCgroup ? ['cgroup'] : []),
   ];
+}
+
+/**
+ * The user namespaces to go through, outermost first, when some of the target's namespaces are
+ * owned by an ancestor of the target's own user namespace; undefined when none is (the usual case,
+ * two passes do). Only known when the helper was asked (an unprivileged caller entering a foreign
+ * user namespace: root has the rights everywhere and never needs this order).
+ */
+function nestedOwners(
+  enabled: ReadonlyMap<Namespace, Source>,
+  tree: SystemFacts['userNamespaces'],
+): { readonly chain: readonly bigint[]; readonly owner: ReadonlyMap<Namespace, bigint> } | undefined {
+  if (tree === undefined || enabled.get('user')?.from !== 'target') return undefined;
+  const owner = new Map<Namespace, bigint>();
+  for (const [ns, source] of enabled) {
+    const ino = tree.owners[ns];
+    if (ns !== 'user' && source.from === 'target' && ino !== undefined) owner.set(ns, ino);
+  }
+  if ([...owner.values()].every((ino) => ino === tree.target)) return undefined;
+  // The target's ancestors below the caller's own user namespace, outermost first, then its own.
+  const below = tree.parents.slice(0, Math.max(0, tree.parents.indexOf(tree.ours))).reverse();
+  return { chain: [...(tree.parents.includes(tree.ours) ? below : tree.parents.slice().reverse()), tree.target], owner };
 }
 
 function replaceJoin(joins: Join[], join: Join): void {

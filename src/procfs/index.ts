@@ -7,6 +7,7 @@ import { decodeBytes, encodeBytes } from '../kernel/bytes.ts';
 import { NAMESPACES, PROC_NAME, type Namespace } from '../kernel/namespaces.ts';
 import { strerrorOfCode } from '../kernel/errno.ts';
 import { readWhole } from '../kernel/read.ts';
+import type { AnswerResult, NsFacts } from './answer.ts';
 
 export interface SystemFacts {
   /** Namespace types this kernel has: /proc/self/ns/<x> exists (upstream's --all test). */
@@ -46,6 +47,20 @@ export interface SystemFacts {
    * (/proc/PID/setgroups says "deny"), the one cause of a setgroups failure worth naming.
    */
   readonly setgroupsDenied?: boolean | undefined;
+  /**
+   * Which user namespace owns each of the target's namespaces, by inode, asked of the helper
+   * (only C can: ioctl NS_GET_USERNS) when an unprivileged caller enters a foreign user
+   * namespace. `target` is the target's own user namespace, `parents` its ancestors nearest
+   * first, `ours` the caller's.
+   */
+  readonly userNamespaces?: UserNamespaces | undefined;
+}
+
+export interface UserNamespaces {
+  readonly target: bigint;
+  readonly ours: bigint;
+  readonly parents: readonly bigint[];
+  readonly owners: Readonly<Partial<Record<Namespace, bigint>>>;
 }
 
 export type TargetIdentity = { readonly ok: true; readonly start: bigint } | { readonly ok: false; readonly error: string };
@@ -71,6 +86,7 @@ export function targetNsPath(pid: number, ns: Namespace): string {
  */
 export function readSystemFacts(
   wants: Pick<Options, 'all' | 'namespaces' | 'target' | 'joinCgroup' | 'targetInode' | 'preserveCredentials' | 'userParent'>,
+  helper?: HelperQuestions,
 ): ProcfsResult {
   const { all: wantAll, target } = wants;
   const explicit = new Set(Object.keys(wants.namespaces) as Namespace[]);
@@ -85,7 +101,12 @@ export function readSystemFacts(
   const userWanted = wantAll || explicit.has('user') || wants.userParent;
   const setgroupsDenied = userWanted && !wants.preserveCredentials && target !== undefined ? readSetgroupsDenied(target) : undefined;
   const common = { pidfdSetns, target: identity, cgroup, setgroupsDenied };
-  if (!wantAll) return { ok: true, facts: { supported: new Set(), targetUserNsIsOurs: undefined, ...common } };
+  // An explicit -U (not under --all) on a foreign user namespace: ask too.
+  const explicitUser = wants.namespaces.user?.from === 'target' && target !== undefined && !wantAll;
+  const askedExplicitly = explicitUser
+    ? askUserNamespaces(target, NAMESPACES.filter((ns) => wants.namespaces[ns]?.from === 'target'), helper)
+    : undefined;
+  if (!wantAll) return { ok: true, facts: { supported: new Set(), targetUserNsIsOurs: undefined, userNamespaces: askedExplicitly, ...common } };
   const supported = new Set<Namespace>(NAMESPACES.filter((ns) => existsSync(`/proc/self/ns/${PROC_NAME[ns]}`)));
   let targetUserNsIsOurs: boolean | undefined;
   if (supported.has('user') && !explicit.has('user')) {
@@ -97,7 +118,44 @@ export function readSystemFacts(
     }
   }
   const ownNamespaces = new Set(NAMESPACES.filter((ns) => supported.has(ns) && sameNamespace(target ?? 0, ns)));
-  return { ok: true, facts: { supported, targetUserNsIsOurs, ownNamespaces, canJoinOwnMount: hasCapabilities(CAP_SYS_ADMIN, CAP_SYS_CHROOT), ...common } };
+  const userNamespaces =
+    target !== undefined && targetUserNsIsOurs === false ? askUserNamespaces(target, NAMESPACES.filter((ns) => supported.has(ns)), helper) : undefined;
+  return {
+    ok: true,
+    facts: { supported, targetUserNsIsOurs, ownNamespaces, canJoinOwnMount: hasCapabilities(CAP_SYS_ADMIN, CAP_SYS_CHROOT), userNamespaces, ...common },
+  };
+}
+
+/** Asks the helper a question only C can answer (src/procfs/ask.ts); main passes the channel. */
+export interface HelperQuestions {
+  nsFacts(paths: readonly string[]): AnswerResult;
+}
+
+/**
+ * Who owns the target's namespaces, when the answer can change the plan: an unprivileged caller
+ * entering a foreign user namespace (root has the rights in every namespace and never needs the
+ * nested order). Undefined when not asked or not answered: the plan is then the usual one.
+ */
+function askUserNamespaces(pid: number, candidates: readonly Namespace[], helper: HelperQuestions | undefined): UserNamespaces | undefined {
+  if (helper === undefined || hasCapabilities(CAP_SYS_ADMIN)) return undefined;
+  const list = candidates.includes('user') ? candidates : ['user' as const, ...candidates];
+  const answer = helper.nsFacts(list.map((ns) => targetNsPath(pid, ns)));
+  if (!answer.ok || answer.facts.length !== list.length) return undefined;
+  const owners: Partial<Record<Namespace, bigint>> = {};
+  let user: NsFacts | undefined;
+  list.forEach((ns, i) => {
+    const facts = answer.facts[i]!;
+    if (ns === 'user') user = facts;
+    else if (facts.error === 0 && facts.ownerError === 0) owners[ns] = facts.ownerIno;
+  });
+  if (user === undefined || user.error !== 0) return undefined;
+  let ours: bigint;
+  try {
+    ours = statSync('/proc/self/ns/user', { bigint: true }).ino;
+  } catch {
+    return undefined;
+  }
+  return { target: user.ino, ours, parents: user.parents, owners };
 }
 
 const CAP_SYS_CHROOT = 18;
@@ -217,3 +275,5 @@ function pathBytes(path: string): string | Buffer {
   const bytes = encodeBytes(path);
   return bytes === undefined ? path : Buffer.from(bytes);
 }
+
+export { askNsFacts } from './ask.ts';

@@ -1,8 +1,8 @@
-// Plan → bytes, by the record table (records.ts, docs/plan-format.md). Pure: no I/O.
+// Plan → bytes, by the record table (src/kernel/frames.ts, docs/plan-format.md). Pure: no I/O.
 import { encodeBytes } from '../kernel/bytes.ts';
 import { CLONE_FLAG, type Namespace } from '../kernel/namespaces.ts';
 import type { Plan, Step } from '../plan/plan.ts';
-import { BASE_CWD, camel, HEADER_LEN, MAGIC, NO_SLOT, planRecord, RECORDS, VERSION, type FieldKind, type Frame, type RecordSpec } from './records.ts';
+import { BASE_CWD, camel, HEADER_LEN, MAGIC, NO_SLOT, planRecord, RECORDS, VERSION, type FieldKind, type Frame, type RecordSpec } from '../kernel/frames.ts';
 
 /**
  * The planner produced something the wire cannot carry (a string with NUL or with a lone surrogate
@@ -166,15 +166,6 @@ function stepRecord(step: Step): { type: number; flags: number; payload: Uint8Ar
 export function encodePlan(plan: Plan): Uint8Array {
   const end = RECORDS.find((r) => r.name === 'end')!;
   return frame('plan', [...plan.steps.map(stepRecord), { type: end.type, flags: 0, payload: new Uint8Array(0) }]);
-}
-
-/** A query frame asking for the facts of these namespace files (docs/plan-format.md, Query records). */
-export function encodeNsFactsQuery(paths: readonly string[]): Uint8Array {
-  const spec = RECORDS.find((r) => r.frame === 'query' && r.name === 'ns-facts')!;
-  return frame(
-    'query',
-    paths.map((path) => ({ type: spec.type, flags: 0, payload: payload(spec, { path }) })),
-  );
 }
 
 /** Header + records, for tests that need frames the planner would never write. */

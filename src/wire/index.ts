@@ -1,4 +1,4 @@
 // The wire stage: Plan → bytes for the helper (docs/plan-format.md). Only this file is imported
 // from outside src/wire/.
-export { encodeFrame, encodeNsFactsQuery, encodePlan, PlanEncodingError } from './encode.ts';
-export * from './records.ts';
+export { encodeFrame, encodePlan, PlanEncodingError } from './encode.ts';
+export * from '../kernel/frames.ts';

@@ -267,4 +267,46 @@ describe('buildPlan', () => {
     );
     expect(planOf({ target: 5, namespaces: { user: T } }).steps.find((s) => s.op === 'setgroups' && s.afterSwitch === true)?.hint).toBeUndefined();
   });
+
+  it('enters a nested target user namespace by user namespace: the owner of its namespaces, those namespaces, then its own', () => {
+    // uid 1000 made A (owning mnt, uts, net, pid) and, inside it, the target's own user namespace B.
+    const A = 20n;
+    const B = 30n;
+    const nested: SystemFacts = {
+      ...kernel,
+      targetUserNsIsOurs: false,
+      ownNamespaces: new Set(['cgroup', 'ipc', 'time']),
+      userNamespaces: { target: B, ours: 10n, parents: [A, 10n], owners: { mnt: A, uts: A, net: A, pid: A } },
+    };
+    const plan = planOf({ target: 5, all: true, preserveCredentials: true, program: ['true'] }, nested);
+    expect(briefs(plan)).toEqual([
+      'open /proc/5',
+      'pidfd',
+      'check-start',
+      'open @0:ns/user',
+      'open @0:ns/uts',
+      'open @0:ns/net',
+      'open @0:ns/pid',
+      'open @0:ns/mnt',
+      'ns-owner',
+      'setns user',
+      'setns uts',
+      'setns net',
+      'setns pid',
+      'setns mnt',
+      'setns user',
+      'fork',
+      'exec',
+    ]);
+    const owner = plan.steps.find((s) => s.op === 'ns-owner');
+    expect(owner).toMatchObject({ slot: 7, of: 3 });
+    const users = plan.steps.filter((s) => s.op === 'setns' && s.mask.includes('user'));
+    expect(users.map((s) => (s as { fd: number }).fd)).toEqual([7, 2]);
+    // Not nested (everything owned by the target's own user namespace): two passes, as usual.
+    const flat = { ...nested, userNamespaces: { target: B, ours: 10n, parents: [10n], owners: { mnt: B, uts: B, net: B, pid: B } } };
+    expect(briefs(planOf({ target: 5, all: true, preserveCredentials: true }, flat)).filter((b) => b.startsWith('setns'))).toEqual([
+      'setns uts+net+pid+mnt soft',
+      'setns user+uts+net+pid+mnt',
+    ]);
+  });
 });

@@ -1,4 +1,4 @@
-// The wire format's one table (docs/plan-format.md): every record type, its flags, its fields in
+// The frames the planner and the helper exchange, as one table (docs/plan-format.md): every record type, its flags, its fields in
 // payload order, and, for steps, the names of its failure texts. The encoder here, the test
 // decoder and dump in test/support/, and helper/decode.c all follow it; a new step type is a row
 // here, a case in the C decoder and one in the C performer.
