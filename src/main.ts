@@ -67,7 +67,7 @@ export async function main(argv: readonly string[], planFd: number): Promise<Out
   if (!facts.ok) return failed(facts.message);
   const withPin = start === undefined ? facts.facts : { ...facts.facts, target: { ok: true as const, start } };
   const planned = buildPlan(options, earlyFiles, withPin, { env: programEnvironment(startupEnvironment(process.env)) });
-  if (!planned.ok) return failed(planned.message);
+  if (!planned.ok) return failed(firstUnopenable((planned.opensFirst ?? []).map((path) => ({ path }))) ?? planned.message);
   try {
     writeAll(planFd, encodePlan(planned.plan));
   } catch (error) {

@@ -6,7 +6,13 @@ import { NAMESPACES, PROC_NAME, type Namespace } from '../kernel/namespaces.ts';
 import type { SystemFacts } from '../procfs/index.ts';
 import type { Plan, Slot, Step } from './plan.ts';
 
-export type PlanResult = { readonly ok: true; readonly plan: Plan } | { readonly ok: false; readonly message: string };
+export type PlanResult =
+  | { readonly ok: true; readonly plan: Plan }
+  /**
+   * `opensFirst`: the target's files upstream opens before it finds this error; if one of them
+   * cannot be opened, that error is the one to report (main tries them).
+   */
+  | { readonly ok: false; readonly message: string; readonly opensFirst?: readonly string[] };
 
 /** The caller's side of things the plan depends on. */
 export interface Caller {
@@ -91,8 +97,8 @@ export function buildPlan(options: Options, earlyFiles: readonly EarlyFile[], fa
   let cgroupPath: string | undefined;
   if (options.joinCgroup) {
     const cgroup = facts.cgroup;
-    if (cgroup === undefined || cgroup.kind === 'not-v2') return fail('--join-cgroup is only supported in cgroup v2');
-    if (cgroup.kind === 'error') return fail(cgroup.message);
+    if (cgroup === undefined || cgroup.kind === 'not-v2') return fail('--join-cgroup is only supported in cgroup v2', openedBefore(options, follow));
+    if (cgroup.kind === 'error') return fail(cgroup.message, openedBefore(options, follow));
     cgroupPath = cgroup.path;
   }
 
@@ -185,7 +191,7 @@ export function buildPlan(options: Options, earlyFiles: readonly EarlyFile[], fa
     const netns = push({ op: 'socket-netns', slot: newSlot(), socket, fail: { what: 'ioctl(4, SIOCGSKNS)' } }).slot;
     replaceJoin(joins, { ns: 'net', slot: netns, viaPidfd: false });
   }
-  if (joins.length === 0) return fail('no namespace specified');
+  if (joins.length === 0) return fail('no namespace specified', openedBefore(options, follow));
 
   // 3. Into the namespaces, in two passes (docs/upstream.md, "Two passes"): first everything but
   //    the user namespace, failures ignored, so a privileged caller enters them while it still
@@ -298,6 +304,15 @@ function nestedOwners(
   return { chain: [...(tree.parents.includes(tree.ours) ? below : tree.parents.slice().reverse()), tree.target], owner };
 }
 
+/** The target's root, cwd, environ and directory, as upstream opens them after the namespaces. */
+function openedBefore(options: Options, follow: boolean): string[] {
+  const pid = options.target;
+  if (pid === undefined) return [];
+  return targetPaths(options, [], follow)
+    .filter((path) => path !== 'cgroup')
+    .map((path) => `/proc/${pid}/${path}`);
+}
+
 function replaceJoin(joins: Join[], join: Join): void {
   const at = joins.findIndex((j) => j.ns === join.ns);
   if (at >= 0) joins[at] = join;
@@ -343,6 +358,6 @@ function execStep(program: readonly string[], env: readonly string[] | undefined
   return { op: 'exec', file, argv: [file, ...args], ...environment, fail: { what: `failed to execute ${file}` } };
 }
 
-function fail(message: string): PlanResult {
-  return { ok: false, message };
+function fail(message: string, opensFirst?: readonly string[]): PlanResult {
+  return opensFirst === undefined || opensFirst.length === 0 ? { ok: false, message } : { ok: false, message, opensFirst };
 }
