@@ -1,6 +1,6 @@
 // Options + facts → Plan. Pure: the same inputs always give the same plan, so fast-check can drive
-// it. The order of the steps is upstream's order of operations (docs/upstream.md, "Order of
-// operations"); every text the helper may print is written here.
+// it. The order of the steps is upstream's order of operations (docs/upstream.md §3); every text
+// the helper may print is written here.
 import type { EarlyFile, Options, Source } from '../cli/options.ts';
 import { NAMESPACES, PROC_NAME, type Namespace } from '../kernel/namespaces.ts';
 import type { SystemFacts } from '../procfs/index.ts';
@@ -34,7 +34,7 @@ export const LOADER_VARIABLES: readonly string[] = [
 
 /**
  * The namespaces to enter: those turned on by their own option, plus, for --all, every type the
- * kernel has except a user namespace that is already ours (docs/upstream.md, "--all"). nsctl's
+ * kernel has except a user namespace that is already ours (docs/upstream.md §5.3). nsctl's
  * --all also leaves out the target's namespaces that are the caller's own: re-joining one changes
  * nothing, but needs privilege an unprivileged owner of a rootless target lacks. The mount
  * namespace is the exception: re-joining it resets the root and working directory, so it is only
@@ -64,7 +64,7 @@ export function buildPlan(options: Options, earlyFiles: readonly EarlyFile[], fa
   const enabled = enabledNamespaces(options, facts);
   const pid = options.target;
   // -N replaces the network namespace whatever else named one; --user-parent likewise decides the
-  // user namespace itself (docs/upstream.md, "--net-socket", "--user-parent").
+  // user namespace itself (docs/upstream.md §5.4, §5.5).
   if (options.netSocket !== undefined) enabled.delete('net');
   const fromTarget = [...enabled].filter(([, source]) => source.from === 'target').map(([ns]) => ns);
   if ((fromTarget.length > 0 || options.netSocket !== undefined || options.userParent) && pid === undefined) {
@@ -193,7 +193,7 @@ export function buildPlan(options: Options, earlyFiles: readonly EarlyFile[], fa
   }
   if (joins.length === 0) return fail('no namespace specified', openedBefore(options, follow));
 
-  // 3. Into the namespaces, in two passes (docs/upstream.md, "Two passes"): first everything but
+  // 3. Into the namespaces, in two passes (docs/upstream.md §3, steps 12–13): first everything but
   //    the user namespace, failures ignored, so a privileged caller enters them while it still
   //    has its privileges; then whatever is left, failures fatal, user namespace first, so an
   //    unprivileged caller gains its rights from it before entering the rest. Upstream's pass 2
@@ -348,7 +348,7 @@ function idStep(choice: NonNullable<Options['setuid']>): { id: number; owner?: b
 
 /**
  * The program, or the login shell: $SHELL if set and not empty, else the passwd shell of the final
- * uid inside the final root, else /bin/sh (docs/upstream.md, "Exec"). `env` undefined: the
+ * uid inside the final root, else /bin/sh (docs/upstream.md §3, step 24). `env` undefined: the
  * target's (-e), which only the helper reads.
  */
 function execStep(program: readonly string[], env: readonly string[] | undefined): Step {
