@@ -5,6 +5,7 @@ import type { Options } from '../cli/options.ts';
 import { decodeBytes } from '../kernel/bytes.ts';
 import { NAMESPACES, PROC_NAME, type Namespace } from '../kernel/namespaces.ts';
 import { strerrorOfCode } from '../kernel/errno.ts';
+import { parseCgroupV2Path } from './cgroup.ts';
 
 export interface SystemFacts {
   /** Namespace types this kernel has: /proc/self/ns/<x> exists (upstream's --all test, §5.3). */
@@ -30,7 +31,7 @@ export type FileRead = { readonly ok: true; readonly data: Uint8Array } | { read
 export type CgroupFacts =
   | { readonly kind: 'not-v2' }
   | { readonly kind: 'error'; readonly message: string }
-  /** `path`: the text after the last `:` of the first line of /proc/PID/cgroup. */
+  /** `path`: the `0::` line's path in /proc/PID/cgroup (parseCgroupV2Path). */
   | { readonly kind: 'v2'; readonly path: string };
 
 /** The most of /proc/PID/environ nsctl reads; a larger one is refused (E2BIG), not cut short. */
@@ -121,11 +122,9 @@ function readCgroup(target: number | undefined): CgroupFacts {
   // Upstream takes the first line, which on a pure v2 host is the only one ("0::/path"). Where v1
   // hierarchies are listed too, the first line is a v1 one; the "0::" line is the v2 path that
   // /sys/fs/cgroup shows, so nsctl prefers it (docs/compat.md).
-  const lines = text.split('\n');
-  const first = lines.find((line) => line.startsWith('0::')) ?? lines[0] ?? '';
-  const colon = first.lastIndexOf(':');
-  if (colon < 0) return { kind: 'error', message: 'failed to get cgroup path: Invalid argument' };
-  return { kind: 'v2', path: first.slice(colon + 1) };
+  const cgroupPath = parseCgroupV2Path(text);
+  if (cgroupPath === undefined) return { kind: 'error', message: 'failed to get cgroup path: Invalid argument' };
+  return { kind: 'v2', path: cgroupPath };
 }
 
 /**
