@@ -1,6 +1,8 @@
-// Which container a user's word names, the way `docker inspect` decides (user-needs.md §3.1): a
-// full ID first, then an exact name, then a unique ID prefix. Several matches are an error that
-// lists them; one match that is not running is an error that says so.
+// Which container a user's word names, the way `docker inspect` decides: a full ID first, then an
+// exact name, then a unique ID prefix. Several matches are an error that lists them; one match that
+// is not running is an error that says so. Names, IDs and states are the engine's words, so the
+// messages show them escaped (escapeUntrusted).
+import { escapeUntrusted } from '../kernel/escape.ts';
 
 /** A container an engine knows, running or not. */
 export interface Candidate {
@@ -36,11 +38,11 @@ function oneOrSeveral(found: readonly Candidate[]): Match {
   return found.length === 1 ? { kind: 'one', candidate: found[0]! } : { kind: 'several', candidates: found };
 }
 
-/** `web (8381b5c0a863)`, for error lists. */
+/** `web (8381b5c0a863)`, for error lists; printable whatever the engine said. */
 export function describeCandidate(candidate: Candidate): string {
-  const id = candidate.id.length === 64 ? candidate.id.slice(0, 12) : candidate.id;
+  const id = escapeUntrusted(candidate.id.length === 64 ? candidate.id.slice(0, 12) : candidate.id);
   const name = candidate.names[0];
-  return name === undefined || name === candidate.id ? id : `${name} (${id})`;
+  return name === undefined || name === candidate.id ? id : `${escapeUntrusted(name)} (${id})`;
 }
 
 /** The error for a Match that is not exactly one running container; undefined when it is. */
@@ -52,7 +54,7 @@ export function matchProblem(what: string, match: Match): string | undefined {
       return `${what}: matches ${match.candidates.length} containers: ${match.candidates.map(describeCandidate).join(', ')}`;
     case 'one':
       if (!match.candidate.running) {
-        return `${what}: container ${describeCandidate(match.candidate)} is not running (${match.candidate.state})`;
+        return `${what}: container ${describeCandidate(match.candidate)} is not running (${escapeUntrusted(match.candidate.state)})`;
       }
       return undefined;
   }
