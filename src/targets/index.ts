@@ -67,7 +67,7 @@ export async function resolveNamedTarget(options: Options, earlyCount: number, e
   if (target.kind === 'netns') return netnsTarget(options, target, earlyCount);
   const trust = newTrust();
   const found = await find(target, env, trust);
-  if (!found.ok) return { ok: false, message: found.message + ignoredNote(trust.ignored) };
+  if (!found.ok) return { ok: false, message: found.message + ignoredNote(found.message, trust.ignored) };
   const checked = checkFound(target, found, trust);
   if (!checked.ok) return checked;
   return {
@@ -79,13 +79,15 @@ export async function resolveNamedTarget(options: Options, earlyCount: number, e
 }
 
 /**
- * After a failed look-up, what was ignored on the way: the first source and its reason, so the
- * one line says why a container someone expected was not found.
+ * After a failed look-up, what was ignored on the way that the message does not name already:
+ * the first source and its reason, so the one line says why a container someone expected was not
+ * found.
  */
-function ignoredNote(ignored: readonly Ignored[]): string {
-  const first = ignored[0];
+function ignoredNote(message: string, ignored: readonly Ignored[]): string {
+  const unsaid = ignored.filter((i) => !message.includes(escapeUntrusted(i.source)));
+  const first = unsaid[0];
   if (first === undefined) return '';
-  const more = ignored.length > 1 ? `; ${ignored.length - 1} more: nsctl --list-targets --verbose` : '';
+  const more = unsaid.length > 1 ? `; ${unsaid.length - 1} more: nsctl --list-targets --verbose` : '';
   return ` (ignored as untrusted: ${escapeUntrusted(first.source)}, because ${escapeUntrusted(first.reason)}${more})`;
 }
 

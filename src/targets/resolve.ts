@@ -337,7 +337,8 @@ export async function resolvePodman(what: string, query: string, env: Env, trust
     if (!onPath('podman', env)) return fail(`${what}: podman is not installed here (no podman, no socket, no storage)`);
     return fail(`${what}: ${reason}, and no podman storage was found`);
   }
-  return fromCandidates(what, query, state.candidates, `podman's storage in ${printable(state.places)}`);
+  const why = reasons.length > 0 ? `; ${reason}` : '';
+  return fromCandidates(what, query, state.candidates, `podman's storage in ${printable(state.places)}${why}`);
 }
 
 // ---- containerd -------------------------------------------------------------------------------
