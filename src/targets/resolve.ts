@@ -307,7 +307,9 @@ export function storageCandidates(env: Env, trust: Trust): { candidates: Candida
       for (const { id, names } of listed) {
         const pidfile = runroot === undefined ? undefined : trust.readFile(`${runroot}/${entry}/${id}/userdata/pidfile`);
         const pid = pidOfContainer(parsePidFile(pidfile ?? ''), id, trust);
-        candidates.push({ id, names, running: pid !== undefined, pid, state: pid !== undefined ? 'running' : 'exited' });
+        // Without its run state nothing says whether it runs: not entered, and the message says why.
+        const state = pid !== undefined ? 'running' : runroot === undefined ? 'no trusted runtime directory' : 'exited';
+        candidates.push({ id, names, running: pid !== undefined, pid, state });
       }
     }
   }
