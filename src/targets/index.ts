@@ -84,7 +84,7 @@ export async function resolveNamedTarget(options: Options, earlyCount: number, e
  * found.
  */
 function ignoredNote(message: string, ignored: readonly Ignored[]): string {
-  const unsaid = ignored.filter((i) => !message.includes(escapeUntrusted(i.source)));
+  const unsaid = ignored.filter((i) => !message.includes(escapeUntrusted(i.source)) && !message.includes(escapeUntrusted(i.reason)));
   const first = unsaid[0];
   if (first === undefined) return '';
   const more = unsaid.length > 1 ? `; ${unsaid.length - 1} more: nsctl --list-targets --verbose` : '';

@@ -15,6 +15,11 @@ export interface Candidate {
   readonly pid: number | undefined;
   /** The engine's word for its state (`running`, `exited`, `created`…). */
   readonly state: string;
+  /**
+   * Why its run state was not believed (state files only): it lies where someone other than root
+   * or the caller could write it. Such a container is never entered by name from those files.
+   */
+  readonly distrusted?: string | undefined;
 }
 
 export type Match =
@@ -53,6 +58,9 @@ export function matchProblem(what: string, match: Match): string | undefined {
     case 'several':
       return `${what}: matches ${match.candidates.length} containers: ${match.candidates.map(describeCandidate).join(', ')}`;
     case 'one':
+      if (!match.candidate.running && match.candidate.distrusted !== undefined) {
+        return `${what}: container ${describeCandidate(match.candidate)} is not entered from its state files: ${escapeUntrusted(match.candidate.distrusted)} (use the engine's API socket, or -t PID)`;
+      }
       if (!match.candidate.running) {
         return `${what}: container ${describeCandidate(match.candidate)} is not running (${escapeUntrusted(match.candidate.state)})`;
       }

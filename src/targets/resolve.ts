@@ -305,11 +305,12 @@ export function storageCandidates(env: Env, trust: Trust): { candidates: Candida
       if (listed === undefined) continue;
       places.push(file);
       for (const { id, names } of listed) {
-        const pidfile = runroot === undefined ? undefined : trust.readFile(`${runroot}/${entry}/${id}/userdata/pidfile`);
-        const pid = pidOfContainer(parsePidFile(pidfile ?? ''), id, trust);
-        // Without its run state nothing says whether it runs: not entered, and the message says why.
-        const state = pid !== undefined ? 'running' : runroot === undefined ? 'no trusted runtime directory' : 'exited';
-        candidates.push({ id, names, running: pid !== undefined, pid, state });
+        const pidfile = runroot === undefined ? undefined : `${runroot}/${entry}/${id}/userdata/pidfile`;
+        const pid = pidOfContainer(parsePidFile((pidfile && trust.readFile(pidfile)) ?? ''), id, trust);
+        // Without a run state to believe, nothing says whether it runs: not entered, and the
+        // message says why. (Podman gives `userdata` to a user-namespaced container's root.)
+        const distrusted = pid !== undefined ? undefined : pidfile === undefined ? 'no trusted runtime directory' : trust.reasonFor(pidfile);
+        candidates.push({ id, names, running: pid !== undefined, pid, state: pid !== undefined ? 'running' : 'exited', distrusted });
       }
     }
   }
@@ -438,7 +439,7 @@ export function resolveNspawn(what: string, name: string, trust: Trust): Found {
 
 /** ` (not trusted: REASON)` when `path` was ignored, for a message that names it; else ''. */
 function untrustedNote(trust: Trust, path: string): string {
-  const reason = trust.ignored.find((i) => i.source === path)?.reason;
+  const reason = trust.reasonFor(path);
   return reason === undefined ? '' : ` (not trusted: ${escapeUntrusted(reason)})`;
 }
 

@@ -59,6 +59,8 @@ export interface Trust {
   /** Whether `pid` is an engine's monitor as described above; an untrusted one is recorded. */
   monitor(pid: number, name: MonitorName): MonitorCheck;
   ignore(source: string, reason: string): void;
+  /** The reason `source` was ignored, if it was. */
+  reasonFor(source: string): string | undefined;
 }
 
 export type Role = 'directory' | 'file' | 'socket';
@@ -172,6 +174,7 @@ export function newTrust(uid: number = process.geteuid?.() ?? 0): Trust {
     check,
     monitor,
     ignore,
+    reasonFor: (source) => ignored.find((i) => i.source === source)?.reason,
   };
 }
 

@@ -152,7 +152,7 @@ describe.runIf(enabled)('rootless Podman by name', () => {
     chownSync(foreign, 65534, 65534);
     const env = { ...userEnv, XDG_RUNTIME_DIR: foreign };
     expect(resolveAsUser(`podman:${name}`, env).message).toBe(
-      `podman:${name}: container ${name} (${id.slice(0, 12)}) is not running (no trusted runtime directory) (podman's storage in ${home}/.local/share/containers/storage/${storageDriverDir()}/containers.json) (ignored as untrusted: XDG_RUNTIME_DIR=${foreign}, because ${foreign} is owned by uid 65534, not root or uid ${OTHER_UID})`,
+      `podman:${name}: container ${name} (${id.slice(0, 12)}) is not entered from its state files: no trusted runtime directory (use the engine's API socket, or -t PID) (podman's storage in ${home}/.local/share/containers/storage/${storageDriverDir()}/containers.json) (ignored as untrusted: XDG_RUNTIME_DIR=${foreign}, because ${foreign} is owned by uid 65534, not root or uid ${OTHER_UID})`,
     );
     const listing = asUser(['list'], env).split('\n');
     expect(listing.find((line) => line.includes(id))).toBeUndefined();
