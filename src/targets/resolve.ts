@@ -102,14 +102,18 @@ const printable = (items: readonly string[]): string => items.map(escapeUntruste
 
 // ---- Docker and Podman's compat API ------------------------------------------------------------
 
-type ApiOutcome = { readonly kind: 'found'; readonly found: Found } | { readonly kind: 'unreachable'; readonly code: string };
+type ApiOutcome =
+  | { readonly kind: 'found'; readonly found: Found }
+  | { readonly kind: 'unreachable'; readonly code: string }
+  /** The caller may not use this socket (another user's engine, or a group it is not in). */
+  | { readonly kind: 'denied'; readonly message: string };
 
 /** Asks the API on `connect` (a checked socket path); `socket` is the path for messages. */
 async function viaApi(what: string, engine: string, connect: string, query: string, socket: string): Promise<ApiOutcome> {
   const list = await getJson(connect, '/containers/json?all=1');
   if (!list.ok) {
     if (list.code === 'EACCES' || list.code === 'EPERM') {
-      return { kind: 'found', found: fail(`${what}: permission denied on ${engine}'s socket ${escapeUntrusted(socket)} (run as root or join its group)`) };
+      return { kind: 'denied', message: `permission denied on ${engine}'s socket ${escapeUntrusted(socket)} (run as root or join its group)` };
     }
     return { kind: 'unreachable', code: list.code };
   }
@@ -233,6 +237,7 @@ export async function resolveDocker(what: string, query: string, env: Env, trust
   } else {
     const api = await viaApi(what, 'docker', where.connect, query, where.socket);
     if (api.kind === 'found') return api.found;
+    if (api.kind === 'denied') return fail(`${what}: ${api.message}`);
     reason = `daemon not reachable at ${escapeUntrusted(where.socket)}: ${strerrorOfCode(api.code)}`;
   }
   const state = dockerStateCandidates(trust);
@@ -332,7 +337,9 @@ export async function resolvePodman(what: string, query: string, env: Env, trust
     if (!('connect' in where) || (where.absent && host === undefined)) continue;
     const api = await viaApi(what, 'podman', where.connect, query, socket);
     if (api.kind === 'found') return api.found;
-    reasons.push(`podman API not reachable at ${escapeUntrusted(socket)}: ${strerrorOfCode(api.code)}`);
+    // A user may not use root's service; its own storage may still know the name.
+    if (api.kind === 'denied' && host !== undefined) return fail(`${what}: ${api.message}`);
+    reasons.push(api.kind === 'denied' ? api.message : `podman API not reachable at ${escapeUntrusted(socket)}: ${strerrorOfCode(api.code)}`);
   }
   const reason = reasons.length > 0 ? reasons.join('; ') : 'no podman API socket';
   const state = storageCandidates(env, trust);

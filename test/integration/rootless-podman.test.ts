@@ -7,6 +7,7 @@
 // process, the directories, and the /etc/subuid and /etc/subgid lines if this file added them.
 import { spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -131,6 +132,25 @@ describe.runIf(enabled)('rootless Podman by name', () => {
       expect(told.ok ? '' : told.message).toContain(`not using podman's socket ${socket}: ${runtime} is owned by uid ${OTHER_UID}, not root`);
     } finally {
       service?.kill();
+    }
+  });
+
+  it('a podman socket of root\'s that uid 1000 may not use does not hide uid 1000\'s own storage', async () => {
+    const socket = '/run/podman/podman.sock';
+    const madeDir = !existsSync('/run/podman');
+    let server: Server | undefined;
+    if (madeDir) mkdirSync('/run/podman', { mode: 0o755 });
+    try {
+      if (!existsSync(socket)) {
+        server = createServer((_request, response) => response.end('[]'));
+        await new Promise<void>((resolve) => server!.listen(socket, resolve));
+        chmodSync(socket, 0o600);
+      }
+      expect(resolveAsUser(`podman:${name}`)).toEqual({ pid });
+      expect(resolveAsUser(`podman:nosuch-${S}`).message).toContain(`permission denied on podman's socket ${socket}`);
+    } finally {
+      if (server !== undefined) await new Promise((resolve) => server!.close(resolve));
+      if (madeDir) rmSync('/run/podman', { recursive: true, force: true });
     }
   });
 
