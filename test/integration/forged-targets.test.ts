@@ -249,3 +249,41 @@ describe.runIf(enabled)('a shim is the engine\'s only when its executable is', (
     }
   });
 });
+
+describe.runIf(enabled)('text from engine state reaches messages and the listing escaped', () => {
+  let base = '';
+  beforeAll(() => {
+    base = mkdtempSync(join(tmpdir(), 'nsctl-escape-'));
+    chmodSync(base, 0o755);
+  });
+  afterAll(() => {
+    if (base !== '') rmSync(base, { recursive: true, force: true });
+  });
+
+  it('a container name with terminal controls, in a message', async () => {
+    // Root's own storage (so believed), holding a name a container's creator chose.
+    const id = `c0ffee${S}`.padEnd(64, '0');
+    mkdirSync(`${base}/graph/overlay-containers`, { recursive: true, mode: 0o755 });
+    writeFileSync(`${base}/graph/overlay-containers/containers.json`, JSON.stringify([{ id, names: ['web\x1b[2J\n\x1b]0;owned\x07'] }]), { mode: 0o644 });
+    writeFileSync(`${base}/storage.conf`, `[storage]\ngraphroot = "${base}/graph"\nrunroot = "${base}/run"\n`, { mode: 0o644 });
+    const env = { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: base, XDG_RUNTIME_DIR: base, CONTAINER_HOST: `unix://${base}/none.sock`, CONTAINERS_STORAGE_CONF: `${base}/storage.conf` };
+    const resolved = await resolveNamedTarget(options(`podman:${id.slice(0, 12)}`), 0, env);
+    const message = resolved.ok ? '' : resolved.message;
+    expect(message).toContain(`container web\\x1b[2J\\x0a\\x1b]0;owned\\x07 (${id.slice(0, 12)}) is not running (exited)`);
+    expect(message).toMatch(/^[\x20-\x7e]*$/);
+  });
+
+  it('a name with a tab and a newline cannot forge a column or a line of --list-targets', async () => {
+    const name = `nsctl-\x1b[2J\tfake\n${S}`;
+    const path = `/run/netns/${name}`;
+    mkdirSync('/run/netns', { recursive: true, mode: 0o755 });
+    writeFileSync(path, '');
+    try {
+      const lines = (await listTargetsText({ PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: base, XDG_RUNTIME_DIR: base })).split('\n');
+      expect(lines).toContain(`netns\tnsctl-\\x1b[2J\\x09fake\\x0a${S}\t-\t-`);
+      for (const line of lines) expect(line).toMatch(/^[\x20-\x7e\t]*$/);
+    } finally {
+      rmSync(path, { force: true });
+    }
+  });
+});
