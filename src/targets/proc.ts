@@ -78,8 +78,13 @@ export function segmentNamesContainer(segment: string, id: string): boolean {
  * How a process's cgroups relate to container `id`: `named` when a path has the container's own
  * segment; `unplaced` when every path is `/` (cgroup v1 not delegated to rootless engines, or a
  * private cgroup namespace seen from inside: nothing to check against); `other` otherwise.
+ *
+ * A cgroup's name may hold a newline, so a process that can make cgroups could print a whole line
+ * that names a container. Every process lists the same hierarchies in the same order, so given
+ * `hierarchies` (nsctl's own, from /proc/self/cgroup) a file listing any others is `other`.
  */
-export function cgroupRelation(lines: readonly CgroupLine[], id: string): 'named' | 'unplaced' | 'other' {
+export function cgroupRelation(lines: readonly CgroupLine[], id: string, hierarchies?: readonly number[]): 'named' | 'unplaced' | 'other' {
+  if (hierarchies !== undefined && (lines.length !== hierarchies.length || lines.some((line, i) => line.hierarchy !== hierarchies[i]))) return 'other';
   if (lines.some((line) => line.path.split('/').some((segment) => segmentNamesContainer(segment, id)))) return 'named';
   return lines.every((line) => line.path === '/') ? 'unplaced' : 'other';
 }

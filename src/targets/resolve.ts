@@ -75,7 +75,8 @@ function onPath(program: string, env: Env): boolean {
  * trusted one (Trust.monitor).
  */
 export function belongsToContainer(identity: Identity, id: string, trust: Trust): boolean {
-  if (cgroupRelation(parseCgroupFile(identity.cgroup), id) !== 'other') return true;
+  const ours = parseCgroupFile(readText('/proc/self/cgroup') ?? '').map((line) => line.hierarchy);
+  if (cgroupRelation(parseCgroupFile(identity.cgroup), id, ours) !== 'other') return true;
   const parent = readPPid(identity.pid);
   if (parent === undefined || parent <= 1) return false;
   const name = monitorNamesContainer(readCmdline(parent), id);
