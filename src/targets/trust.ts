@@ -97,7 +97,7 @@ export function newTrust(uid: number = process.geteuid?.() ?? 0): Trust {
   function check(path: string, role: Role, source: string = path): PathCheck {
     let real: string;
     try {
-      real = realpathSync(path);
+      real = realpathSync.native(path);
     } catch {
       return { kind: 'absent' };
     }
@@ -115,7 +115,7 @@ export function newTrust(uid: number = process.geteuid?.() ?? 0): Trust {
   function readFile(path: string): string | undefined {
     let real: string;
     try {
-      real = realpathSync(path);
+      real = realpathSync.native(path);
     } catch {
       return undefined;
     }
