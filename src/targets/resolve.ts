@@ -69,7 +69,8 @@ function onPath(program: string, env: Env): boolean {
 
 /**
  * Whether a process is container `id`'s: its cgroup names the container, or it sits in no
- * container's cgroup at all (`/` everywhere). A rootless engine on cgroup v1, or one given no
+ * container's cgroup at all (`/` everywhere) — read only from a cgroup file that lists the same
+ * hierarchies as nsctl's own, so that no cgroup name with a newline forged a line. A rootless engine on cgroup v1, or one given no
  * cgroup of its own, leaves the init in the cgroups of whoever started it; then its parent must be
  * the container's own monitor — conmon with `-c ID`, a containerd shim with `-id ID` — and a
  * trusted one (Trust.monitor).

@@ -249,11 +249,11 @@ function judgeMonitor(pid: number, name: MonitorName, uid: number): MonitorCheck
   if (!basename(exePath).startsWith(name)) return { kind: 'untrusted', reason: `it looks like ${name} but its executable is ${exePath}` };
   // The link's text is a path in the process's own mount namespace; only if that path names the
   // same file here is the name above worth anything (a bind mount elsewhere could lend it).
-  const here = newTrust(0).check(exePath, 'file');
+  const checked = newTrust(0).check(exePath, 'file');
   let same = false;
   try {
-    const there = statSync(exePath);
-    same = here.kind === 'ok' && there.dev === exe.dev && there.ino === exe.ino;
+    const ours = statSync(exePath);
+    same = checked.kind === 'ok' && ours.dev === exe.dev && ours.ino === exe.ino;
   } catch {
     same = false;
   }

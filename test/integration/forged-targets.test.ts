@@ -13,8 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseArgs } from '../../src/cli/index.ts';
 import { listTargetsText, resolveNamedTarget } from '../../src/targets/index.ts';
 import { newTrust } from '../../src/targets/trust.ts';
-import { rootTestsEnabled } from '../support/targets.ts';
-import { AS_OTHER, OTHER_UID, run, startProcess, toolsPresent, type Started } from '../support/untrusted.ts';
+import { AS_OTHER, OTHER_UID, rootTestsEnabled, run, startProcess, toolsPresent, type Started } from '../support/untrusted.ts';
 
 const enabled = rootTestsEnabled() && toolsPresent(['setpriv', 'unshare', 'bash', 'mount']);
 const S = Math.random().toString(36).slice(2, 8);

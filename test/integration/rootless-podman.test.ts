@@ -13,8 +13,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseArgs } from '../../src/cli/index.ts';
 import { listTargets, listTargetsText, resolveNamedTarget } from '../../src/targets/index.ts';
-import { rootTestsEnabled } from '../support/targets.ts';
-import { AS_OTHER, OTHER_UID, killTree, run, startProcess, toolsPresent, writeResolverProbe, type Started } from '../support/untrusted.ts';
+import { AS_OTHER, OTHER_UID, killTree, rootTestsEnabled, run, startProcess, toolsPresent, writeResolverProbe, type Started } from '../support/untrusted.ts';
 
 const enabled = rootTestsEnabled() && toolsPresent(['podman', 'newuidmap', 'newgidmap', 'setpriv', 'busybox', 'tar']);
 const S = Math.random().toString(36).slice(2, 8);

@@ -11,7 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { monitorNamesContainer, parseStorageConf } from '../../src/targets/parsers.ts';
 import { parseStatusIds } from '../../src/targets/proc.ts';
 import { entryDistrust, newTrust, STATE_FILE_MAX, type EntryFacts } from '../../src/targets/trust.ts';
-import { rootTestsEnabled } from '../support/targets.ts';
+import { rootTestsEnabled } from '../support/untrusted.ts';
 
 const me = process.geteuid!();
 
