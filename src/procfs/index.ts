@@ -8,6 +8,7 @@ import { NAMESPACES, PROC_NAME, type Namespace } from '../kernel/namespaces.ts';
 import { strerrorOfCode } from '../kernel/errno.ts';
 import { readWhole } from '../kernel/read.ts';
 import type { AnswerResult, NsFacts } from './answer.ts';
+import { parseCgroupV2Path } from './cgroup.ts';
 
 export interface SystemFacts {
   /** Namespace types this kernel has: /proc/self/ns/<x> exists (upstream's --all test). */
@@ -68,7 +69,7 @@ export type TargetIdentity = { readonly ok: true; readonly start: bigint } | { r
 export type CgroupFacts =
   | { readonly kind: 'not-v2' }
   | { readonly kind: 'error'; readonly message: string }
-  /** `path`: the v2 cgroup of the target, from /proc/PID/cgroup. */
+  /** `path`: the v2 cgroup of the target: the `0::` line's path in /proc/PID/cgroup (parseCgroupV2Path). */
   | { readonly kind: 'v2'; readonly path: string };
 
 const CGROUP2_SUPER_MAGIC = 0x63677270;
@@ -247,11 +248,9 @@ function readCgroup(target: number | undefined): CgroupFacts {
   // Upstream takes the first line, which on a pure v2 host is the only one ("0::/path"). Where v1
   // hierarchies are listed too, the first line is a v1 one; the "0::" line is the v2 path that
   // /sys/fs/cgroup shows, so nsctl prefers it (docs/compat.md).
-  const lines = text.split('\n');
-  const first = lines.find((line) => line.startsWith('0::')) ?? lines[0] ?? '';
-  const colon = first.lastIndexOf(':');
-  if (colon < 0) return { kind: 'error', message: 'failed to get cgroup path: Invalid argument' };
-  return { kind: 'v2', path: first.slice(colon + 1) };
+  const cgroupPath = parseCgroupV2Path(text);
+  if (cgroupPath === undefined) return { kind: 'error', message: 'failed to get cgroup path: Invalid argument' };
+  return { kind: 'v2', path: cgroupPath };
 }
 
 /**

@@ -1,5 +1,5 @@
 // One GET over a unix socket with node:http's socketPath: all nsctl needs of an engine's API
-// (user-needs.md §3.1), so no client library.
+// (docs/targets.md), so no client library.
 import { request } from 'node:http';
 import { parseJson } from './parsers.ts';
 

@@ -1,12 +1,17 @@
-// Container targets by name (issue 8, docs/targets.md): `-t KIND:NAME` → the host PID of the
-// container's init, found without any container CLI. The stage's only public door.
+// Container targets by name (docs/targets.md): `-t KIND:NAME` → the host PID of the container's
+// init, found without any container CLI. The stage's only public door.
 //
 //   resolveNamedTarget  once, before the facts and the plan: Options with a numeric target
-//   listTargetsText     `--list-targets`
+//   listTargetsText     `--list-targets` (and `--list-targets --verbose`: what was ignored, and why)
+//
+// Each call reads engine state through a fresh Trust (trust.ts): what another user could have
+// written is ignored, never entered. Everything read from an engine, a state file or /proc that
+// reaches a message or the listing goes through escapeUntrusted first.
 import type { EarlyFile, Options, TargetName } from '../cli/index.ts';
+import { escapeUntrusted } from '../kernel/escape.ts';
 import { strerrorOfCode } from '../kernel/errno.ts';
-import { cgroupRelation, parseCgroupFile } from './proc.ts';
 import {
+  belongsToContainer,
   containerdCandidates,
   dockerSocket,
   dockerStateCandidates,
@@ -22,9 +27,12 @@ import {
   storageCandidates,
   type Found,
 } from './resolve.ts';
-import { inNestedPidNamespace, listDir, readIdentity, readText, sharesAllNamespaces, type Identity } from './system.ts';
+import { inNestedPidNamespace, readIdentity, sharesAllNamespaces, type Identity } from './system.ts';
 import { getJson } from './http.ts';
 import { parseContainerList, parseInspect, parseMachineFile, SANDBOX_WORD } from './parsers.ts';
+import { newTrust, type Ignored, type Trust } from './trust.ts';
+
+export type { Ignored } from './trust.ts';
 
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -55,9 +63,10 @@ export async function resolveNamedTarget(options: Options, earlyCount: number, e
   const target = options.targetName;
   if (target === undefined) return { ok: true, options, files: [], resolution: undefined };
   if (target.kind === 'netns') return netnsTarget(options, target, earlyCount);
-  const found = await find(target, env);
-  if (!found.ok) return found;
-  const checked = checkFound(target, found);
+  const trust = newTrust();
+  const found = await find(target, env, trust);
+  if (!found.ok) return { ok: false, message: found.message + ignoredNote(found.message, trust.ignored) };
+  const checked = checkFound(target, found, trust);
   if (!checked.ok) return checked;
   return {
     ok: true,
@@ -67,40 +76,54 @@ export async function resolveNamedTarget(options: Options, earlyCount: number, e
   };
 }
 
+/**
+ * After a failed look-up, what was ignored on the way that the message does not name already:
+ * the first source and its reason, so the one line says why a container someone expected was not
+ * found.
+ */
+function ignoredNote(message: string, ignored: readonly Ignored[]): string {
+  const unsaid = ignored.filter((i) => !message.includes(escapeUntrusted(i.source)) && !message.includes(escapeUntrusted(i.reason)));
+  const first = unsaid[0];
+  if (first === undefined) return '';
+  const more = unsaid.length > 1 ? `; ${unsaid.length - 1} more: nsctl --list-targets --verbose` : '';
+  return ` (ignored as untrusted: ${escapeUntrusted(first.source)}, because ${escapeUntrusted(first.reason)}${more})`;
+}
+
 /** `docker:web`, as the user wrote it, for messages. */
 export function describeTarget(target: TargetName): string {
   return `${target.kind}:${target.name}`;
 }
 
-async function find(target: TargetName, env: Env): Promise<Found> {
+async function find(target: TargetName, env: Env, trust: Trust): Promise<Found> {
   const what = describeTarget(target);
   switch (target.kind) {
     case 'docker':
-      return resolveDocker(what, target.name, env);
+      return resolveDocker(what, target.name, env, trust);
     case 'podman':
-      return resolvePodman(what, target.name, env);
+      return resolvePodman(what, target.name, env, trust);
     case 'containerd':
-      return resolveContainerd(what, target.name, env);
+      return resolveContainerd(what, target.name, env, trust);
     case 'k8s':
-      return resolveK8s(what, target.name, env);
+      return resolveK8s(what, target.name, env, trust);
     case 'nspawn':
-      return resolveNspawn(what, target.name);
+      return resolveNspawn(what, target.name, trust);
     case 'lxc':
       return resolveLxc(what, target.name);
     case 'cgroup':
       return resolveCgroupPath(what, target.name);
     case 'pidfile':
-      return resolvePidfile(what, target.name);
+      return resolvePidfile(what, target.name, trust);
     case 'netns':
       return { ok: false, message: `${what}: not a process` };
   }
 }
 
 /**
- * The PID an engine gave is one we can see, is the container's (its cgroup says so), and is not a
- * process that shares all our namespaces (a monitor, or the host: issue 8's correctness rules).
+ * The PID an engine gave is one we can see, is the container's (its cgroup says so, or its
+ * trusted monitor does), and is not a process that shares all our namespaces (a monitor, or the
+ * host: docs/targets.md, correctness checks).
  */
-function checkFound(target: TargetName, found: Found & { ok: true }): { ok: true; identity: Identity } | { ok: false; message: string } {
+function checkFound(target: TargetName, found: Found & { ok: true }, trust: Trust): { ok: true; identity: Identity } | { ok: false; message: string } {
   const what = describeTarget(target);
   const nested = inNestedPidNamespace();
   const notVisible = `${what}: PID ${found.pid} (from ${found.source}) is not visible from this PID namespace; nsctl seems to run in a container: run it on the host, or with the host's PID namespace`;
@@ -108,7 +131,7 @@ function checkFound(target: TargetName, found: Found & { ok: true }): { ok: true
   if (identity === undefined) {
     return { ok: false, message: nested ? notVisible : `${what}: process ${found.pid} (from ${found.source}) does not exist; the container stopped` };
   }
-  if (found.id !== '' && cgroupRelation(parseCgroupFile(identity.cgroup), found.id) === 'other') {
+  if (found.id !== '' && !belongsToContainer(identity, found.id, trust)) {
     return { ok: false, message: nested ? notVisible : `${what}: process ${found.pid} is not in container ${short(found.id)}'s cgroup; the container stopped or restarted` };
   }
   const same = sharesAllNamespaces(found.pid);
@@ -124,7 +147,7 @@ function checkFound(target: TargetName, found: Found & { ok: true }): { ok: true
   return { ok: true, identity };
 }
 
-const short = (id: string): string => (id.length === 64 ? id.slice(0, 12) : id);
+const short = (id: string): string => escapeUntrusted(id.length === 64 ? id.slice(0, 12) : id);
 
 /** `netns:NAME`: /run/netns/NAME as the --net file, like `ip netns exec` (network only). */
 function netnsTarget(options: Options, target: TargetName, earlyCount: number): Resolved {
@@ -143,44 +166,58 @@ function netnsTarget(options: Options, target: TargetName, earlyCount: number): 
 
 // ---- --list-targets ---------------------------------------------------------------------------
 
-interface Listed {
+/** A running target nsctl can resolve. `name` and `id` are the engine's words, unescaped. */
+export interface Listed {
   readonly kind: string;
   readonly name: string;
   readonly id: string;
+  /** 0 for kinds that name no process (netns). */
   readonly pid: number;
 }
 
-/** Every running target nsctl can resolve here: `KIND NAME ID PID`, tab-separated, one a line. */
-export async function listTargetsText(env: Env = process.env): Promise<string> {
+/** Every running target nsctl can resolve here, and every source it ignored on the way. */
+export async function listTargets(env: Env = process.env): Promise<{ rows: Listed[]; ignored: readonly Ignored[] }> {
+  const trust = newTrust();
   const rows: Listed[] = [];
-  rows.push(...(await listDocker(env)));
-  const storage = storageCandidates(env);
-  for (const c of storage.candidates) if (c.pid !== undefined) rows.push({ kind: 'podman', name: c.names[0] ?? c.id, id: c.id, pid: c.pid });
-  for (const c of containerdCandidates().candidates) if (c.pid !== undefined) rows.push({ kind: 'containerd', name: c.names[0]!, id: c.id, pid: c.pid });
-  for (const t of podTasks(env)) {
+  rows.push(...(await listDocker(env, trust)));
+  for (const c of storageCandidates(env, trust).candidates) if (c.pid !== undefined) rows.push({ kind: 'podman', name: c.names[0] ?? c.id, id: c.id, pid: c.pid });
+  for (const c of containerdCandidates(trust).candidates) if (c.pid !== undefined) rows.push({ kind: 'containerd', name: c.names[0]!, id: c.id, pid: c.pid });
+  for (const t of podTasks(env, trust)) {
     if (t.pid !== undefined) rows.push({ kind: 'k8s', name: `${t.namespace}/${t.pod}/${t.container ?? SANDBOX_WORD}`, id: t.id, pid: t.pid });
   }
-  for (const name of listDir('/run/systemd/machines')) {
+  for (const name of trust.listDir('/run/systemd/machines')) {
     if (name.startsWith('unit:')) continue;
-    const leader = parseMachineFile(readText(`/run/systemd/machines/${name}`) ?? '').leader;
+    const leader = parseMachineFile(trust.readFile(`/run/systemd/machines/${name}`) ?? '').leader;
     if (leader !== undefined) rows.push({ kind: 'nspawn', name, id: '-', pid: leader });
   }
-  for (const name of listDir('/run/netns')) rows.push({ kind: 'netns', name, id: '-', pid: 0 });
-  return rows.map((r) => `${r.kind}\t${r.name}\t${r.id}\t${r.pid === 0 ? '-' : r.pid}\n`).join('');
+  for (const name of trust.listDir('/run/netns')) rows.push({ kind: 'netns', name, id: '-', pid: 0 });
+  return { rows, ignored: trust.ignored };
 }
 
-async function listDocker(env: Env): Promise<Listed[]> {
-  const where = dockerSocket(env);
-  if (!('socket' in where)) return [];
-  const list = await getJson(where.socket, '/containers/json');
-  const candidates = list.ok && list.status === 200 ? parseContainerList(list.body) : undefined;
-  if (candidates === undefined) {
-    // Daemon down: what its state files say.
-    return dockerStateCandidates().candidates.flatMap((c) => (c.pid === undefined ? [] : [{ kind: 'docker', name: c.names[0] ?? c.id, id: c.id, pid: c.pid }]));
+/**
+ * `--list-targets`: `KIND NAME ID PID`, tab-separated, one a line. With `verbose`, then one line
+ * per ignored source: `ignored SOURCE REASON`. Names, IDs, sources and reasons are escaped
+ * (escapeUntrusted), so a tab or newline in a name cannot forge a column or a line.
+ */
+export async function listTargetsText(env: Env = process.env, options: { readonly verbose?: boolean } = {}): Promise<string> {
+  const { rows, ignored } = await listTargets(env);
+  const lines = rows.map((r) => `${r.kind}\t${escapeUntrusted(r.name)}\t${escapeUntrusted(r.id)}\t${r.pid === 0 ? '-' : r.pid}\n`);
+  if (options.verbose === true) lines.push(...ignored.map((i) => `ignored\t${escapeUntrusted(i.source)}\t${escapeUntrusted(i.reason)}\n`));
+  return lines.join('');
+}
+
+async function listDocker(env: Env, trust: Trust): Promise<Listed[]> {
+  const where = dockerSocket(env, trust);
+  if ('unsupported' in where) return [];
+  const list = 'connect' in where ? await getJson(where.connect, '/containers/json') : undefined;
+  const candidates = list?.ok === true && list.status === 200 ? parseContainerList(list.body) : undefined;
+  if (candidates === undefined || !('connect' in where)) {
+    // Daemon down, or its socket not believed: what its state files say.
+    return dockerStateCandidates(trust).candidates.flatMap((c) => (c.pid === undefined ? [] : [{ kind: 'docker', name: c.names[0] ?? c.id, id: c.id, pid: c.pid }]));
   }
   const rows: Listed[] = [];
   for (const c of candidates.filter((c) => c.running)) {
-    const inspect = await getJson(where.socket, `/containers/${encodeURIComponent(c.id)}/json`);
+    const inspect = await getJson(where.connect, `/containers/${encodeURIComponent(c.id)}/json`);
     const container = inspect.ok && inspect.status === 200 ? parseInspect(inspect.body) : undefined;
     if (container?.pid !== undefined) rows.push({ kind: 'docker', name: c.names[0] ?? c.id, id: c.id, pid: container.pid });
   }

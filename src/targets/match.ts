@@ -1,6 +1,8 @@
-// Which container a user's word names, the way `docker inspect` decides (user-needs.md §3.1): a
-// full ID first, then an exact name, then a unique ID prefix. Several matches are an error that
-// lists them; one match that is not running is an error that says so.
+// Which container a user's word names, the way `docker inspect` decides: a full ID first, then an
+// exact name, then a unique ID prefix. Several matches are an error that lists them; one match that
+// is not running is an error that says so. Names, IDs and states are the engine's words, so the
+// messages show them escaped (escapeUntrusted).
+import { escapeUntrusted } from '../kernel/escape.ts';
 
 /** A container an engine knows, running or not. */
 export interface Candidate {
@@ -13,6 +15,11 @@ export interface Candidate {
   readonly pid: number | undefined;
   /** The engine's word for its state (`running`, `exited`, `created`…). */
   readonly state: string;
+  /**
+   * Why its run state was not believed (state files only): it lies where someone other than root
+   * or the caller could write it. Such a container is never entered by name from those files.
+   */
+  readonly distrusted?: string | undefined;
 }
 
 export type Match =
@@ -36,11 +43,11 @@ function oneOrSeveral(found: readonly Candidate[]): Match {
   return found.length === 1 ? { kind: 'one', candidate: found[0]! } : { kind: 'several', candidates: found };
 }
 
-/** `web (8381b5c0a863)`, for error lists. */
+/** `web (8381b5c0a863)`, for error lists; printable whatever the engine said. */
 export function describeCandidate(candidate: Candidate): string {
-  const id = candidate.id.length === 64 ? candidate.id.slice(0, 12) : candidate.id;
+  const id = escapeUntrusted(candidate.id.length === 64 ? candidate.id.slice(0, 12) : candidate.id);
   const name = candidate.names[0];
-  return name === undefined || name === candidate.id ? id : `${name} (${id})`;
+  return name === undefined || name === candidate.id ? id : `${escapeUntrusted(name)} (${id})`;
 }
 
 /** The error for a Match that is not exactly one running container; undefined when it is. */
@@ -51,8 +58,11 @@ export function matchProblem(what: string, match: Match): string | undefined {
     case 'several':
       return `${what}: matches ${match.candidates.length} containers: ${match.candidates.map(describeCandidate).join(', ')}`;
     case 'one':
+      if (!match.candidate.running && match.candidate.distrusted !== undefined) {
+        return `${what}: container ${describeCandidate(match.candidate)} is not entered from its state files: ${escapeUntrusted(match.candidate.distrusted)} (use the engine's API socket, or -t PID)`;
+      }
       if (!match.candidate.running) {
-        return `${what}: container ${describeCandidate(match.candidate)} is not running (${match.candidate.state})`;
+        return `${what}: container ${describeCandidate(match.candidate)} is not running (${escapeUntrusted(match.candidate.state)})`;
       }
       return undefined;
   }

@@ -123,7 +123,7 @@ export function parseStorageContainers(body: Json): { id: string; names: string[
   });
 }
 
-/** A Kubernetes container as the CRI runtimes annotate its bundle (user-needs.md §3.2). */
+/** A Kubernetes container as the CRI runtimes annotate its bundle (docs/targets.md, `k8s`). */
 export interface PodContainer {
   readonly namespace: string;
   readonly pod: string;
@@ -184,4 +184,41 @@ export function parseShimCmdline(argv: readonly string[]): { namespace: string; 
   const namespace = value('-namespace');
   const id = value('-id');
   return namespace === undefined || id === undefined ? undefined : { namespace, id };
+}
+
+/**
+ * Whether a monitor's command line says it serves container `id`: conmon's `-c ID` (`--cid`), or
+ * a containerd shim's `-id ID`. The monitor's name, or undefined.
+ */
+export function monitorNamesContainer(argv: readonly string[], id: string): 'conmon' | 'containerd-shim' | undefined {
+  if (id === '') return undefined;
+  const program = argv[0]?.split('/').pop() ?? '';
+  if (program === 'conmon') {
+    for (let i = 1; i < argv.length; i++) {
+      if ((argv[i] === '-c' || argv[i] === '--cid') && argv[i + 1] === id) return 'conmon';
+      if (argv[i] === `--cid=${id}`) return 'conmon';
+    }
+    return undefined;
+  }
+  return parseShimCmdline(argv)?.id === id ? 'containerd-shim' : undefined;
+}
+
+/** `graphroot` and `runroot` of a containers-storage.conf: `key = "value"` lines of its [storage] table. */
+export function parseStorageConf(text: string): { graphroot: string | undefined; runroot: string | undefined } {
+  const values = new Map<string, string>();
+  let table = '';
+  for (const line of text.split('\n')) {
+    const header = /^\s*\[([^\]]*)\]\s*(#.*)?$/.exec(line);
+    if (header) {
+      table = header[1]!.trim();
+      continue;
+    }
+    const pair = /^\s*([a-z_]+)\s*=\s*"([^"]*)"\s*(#.*)?$/.exec(line);
+    if (pair && table === 'storage' && !values.has(pair[1]!)) values.set(pair[1]!, pair[2]!);
+  }
+  const path = (key: string): string | undefined => {
+    const value = values.get(key);
+    return value !== undefined && value.startsWith('/') ? value : undefined;
+  };
+  return { graphroot: path('graphroot'), runroot: path('runroot') };
 }

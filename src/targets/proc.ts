@@ -1,5 +1,5 @@
 // Pure readers of /proc text: a process's start time, its PIDs in nested PID namespaces, its
-// cgroups, and whether a cgroup path names a given container (user-needs.md §3.3).
+// cgroups, and whether a cgroup path names a given container (docs/targets.md, correctness checks).
 
 /**
  * Field 22 of /proc/PID/stat (starttime, clock ticks since boot). Field 2 is `(comm)`, and comm may
@@ -24,6 +24,19 @@ export function parseNSpid(status: string): number[] {
     .split(/\s+/)
     .filter((word) => /^[0-9]+$/.test(word))
     .map(Number);
+}
+
+/** The `Uid:` (real, effective, saved, filesystem) and `PPid:` lines of /proc/PID/status. */
+export function parseStatusIds(status: string): { uids: number[]; ppid: number } | undefined {
+  const field = (name: string): number[] | undefined => {
+    const line = status.split('\n').find((l) => l.startsWith(`${name}:`));
+    const words = line?.slice(name.length + 1).trim().split(/\s+/);
+    return words !== undefined && words.every((w) => /^[0-9]+$/.test(w)) ? words.map(Number) : undefined;
+  };
+  const uids = field('Uid');
+  const ppid = field('PPid');
+  if (uids === undefined || uids.length !== 4 || ppid === undefined || ppid.length !== 1) return undefined;
+  return { uids, ppid: ppid[0]! };
 }
 
 /** One line of /proc/PID/cgroup: `ID:CONTROLLERS:PATH` (v1) or `0::PATH` (v2). */
@@ -52,7 +65,7 @@ export function parseCgroupFile(text: string): CgroupLine[] {
  * Whether a cgroup path segment is the container `id`'s own: `<id>` (Docker/containerd cgroupfs),
  * `<prefix>-<id>` or `<prefix>-<id>.scope` (libpod-, docker-, cri-containerd-, crio-, nerdctl-).
  * A monitor's look-alike (`libpod-conmon-<id>.scope`, `crio-conmon-<id>.scope`) is never the
- * container's: conmon lives there with host namespaces (user-needs.md §3.3, first trap).
+ * container's: conmon lives there with host namespaces.
  */
 export function segmentNamesContainer(segment: string, id: string): boolean {
   if (id === '') return false;
@@ -65,8 +78,13 @@ export function segmentNamesContainer(segment: string, id: string): boolean {
  * How a process's cgroups relate to container `id`: `named` when a path has the container's own
  * segment; `unplaced` when every path is `/` (cgroup v1 not delegated to rootless engines, or a
  * private cgroup namespace seen from inside: nothing to check against); `other` otherwise.
+ *
+ * A cgroup's name may hold a newline, so a process that can make cgroups could print a whole line
+ * that names a container. Every process lists the same hierarchies in the same order, so given
+ * `hierarchies` (nsctl's own, from /proc/self/cgroup) a file listing any others is `other`.
  */
-export function cgroupRelation(lines: readonly CgroupLine[], id: string): 'named' | 'unplaced' | 'other' {
+export function cgroupRelation(lines: readonly CgroupLine[], id: string, hierarchies?: readonly number[]): 'named' | 'unplaced' | 'other' {
+  if (hierarchies !== undefined && (lines.length !== hierarchies.length || lines.some((line, i) => line.hierarchy !== hierarchies[i]))) return 'other';
   if (lines.some((line) => line.path.split('/').some((segment) => segmentNamesContainer(segment, id)))) return 'named';
   return lines.every((line) => line.path === '/') ? 'unplaced' : 'other';
 }
@@ -82,7 +100,7 @@ export interface ProcessSummary {
 }
 
 /**
- * The init of the processes in a cgroup (user-needs.md §3.3, third trap): a process that is PID 1
+ * The init of the processes in a cgroup (docs/targets.md, `cgroup`): a process that is PID 1
  * of a PID namespace other than ours, the oldest of them when there are several; else the oldest
  * process. Ties on start time go to the lower PID.
  */

@@ -1,9 +1,11 @@
-// The reads from /proc, /run and /sys the resolvers make. Small and boring on purpose: each one
-// returns text or undefined, and the pure parsers decide what it means.
+// The reads from /proc and /sys the resolvers make, and the containerd task roots. Small and boring
+// on purpose: each one returns text or undefined, and the pure parsers decide what it means. Engine
+// state (anything under /run, /var/lib or a home directory) is read through trust.ts instead.
 import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { parseNSpid, parseStatStartTime } from './proc.ts';
+import { parseNSpid, parseStatStartTime, parseStatusIds } from './proc.ts';
 import { parseShimCmdline } from './parsers.ts';
+import type { Trust } from './trust.ts';
 
 export function readText(path: string): string | undefined {
   try {
@@ -29,7 +31,7 @@ export function isDirectory(path: string): boolean {
   }
 }
 
-/** What makes a process the one resolved: its PID, start time and cgroups (user-needs.md §3.3). */
+/** What makes a process the one resolved: its PID, start time and cgroups (docs/targets.md, correctness checks). */
 export interface Identity {
   readonly pid: number;
   readonly startTime: bigint;
@@ -64,7 +66,7 @@ const COMPARED = ['mnt', 'uts', 'ipc', 'net', 'pid', 'cgroup', 'user', 'time'] a
 
 /**
  * Whether every namespace of `pid` is nsctl's own: entering it would change nothing, so the PID is
- * a monitor (conmon, shim) or a host process, never a container's init (issue 8).
+ * a monitor (conmon, shim) or a host process, never a container's init (docs/targets.md, check 2).
  * `{ error }` when its namespace links cannot be read (EACCES: not ptrace-able by us).
  */
 export function sharesAllNamespaces(pid: number): boolean | { readonly error: string } {
@@ -86,6 +88,17 @@ export function sharesAllNamespaces(pid: number): boolean | { readonly error: st
   return true;
 }
 
+/** The parent of a process; undefined when it is gone. */
+export function readPPid(pid: number): number | undefined {
+  return parseStatusIds(readText(`/proc/${pid}/status`) ?? '')?.ppid;
+}
+
+/** A process's command line, split at NULs; [] when it is gone. */
+export function readCmdline(pid: number): string[] {
+  const text = readText(`/proc/${pid}/cmdline`);
+  return text === undefined ? [] : text.split('\0').filter((arg, i, all) => i < all.length - 1 || arg !== '');
+}
+
 export function pidNamespaceIsOurs(pid: number): boolean {
   try {
     return readlinkSync(`/proc/${pid}/ns/pid`) === readlinkSync('/proc/self/ns/pid');
@@ -100,7 +113,7 @@ export function listPids(): number[] {
     .map(Number);
 }
 
-/** The task roots containerd-style runtimes keep bundles in by default (user-needs.md §3.2). */
+/** The task roots containerd-style runtimes keep bundles in by default (docs/targets.md). */
 const DEFAULT_TASK_ROOTS = [
   '/run/containerd/io.containerd.runtime.v2.task',
   '/run/docker/containerd/daemon/io.containerd.runtime.v2.task',
@@ -108,20 +121,29 @@ const DEFAULT_TASK_ROOTS = [
 ];
 
 /**
- * Task roots: the defaults, plus the one of every running containerd-shim (its working directory is
- * its bundle, `<root>/<namespace>/<id>`), which finds a containerd started with any --state.
+ * Task roots: the defaults, plus the one of every running containerd shim (its working directory
+ * is its bundle, `<root>/<namespace>/<id>`), which finds a containerd started with any --state.
+ * Anyone can start a process called containerd-shim with its working directory in a fake bundle,
+ * so a shim counts only when it is one (Trust.monitor), and its root only when trusted.
  */
-export function taskRoots(): string[] {
-  const roots = new Set(DEFAULT_TASK_ROOTS.filter(isDirectory));
+export function taskRoots(trust: Trust): string[] {
+  const roots = new Set(DEFAULT_TASK_ROOTS.filter((root) => trust.isDirectory(root)));
   for (const pid of listPids()) {
     const cmdline = readText(`/proc/${pid}/cmdline`);
     if (cmdline === undefined || !cmdline.includes('containerd-shim')) continue;
     if (parseShimCmdline(cmdline.split('\0')) === undefined) continue;
+    const shim = trust.monitor(pid, 'containerd-shim');
+    if (shim.kind !== 'ok') continue;
+    let cwd: string;
     try {
-      roots.add(dirname(dirname(readlinkSync(`/proc/${pid}/cwd`))));
+      cwd = readlinkSync(`/proc/${pid}/cwd`);
     } catch {
-      // The shim exited, or we may not look at it.
+      continue; // The shim exited, or we may not look at it.
     }
+    // Read after the checks: the same start time means the same process answered all of them.
+    if (parseStatStartTime(readText(`/proc/${pid}/stat`) ?? '') !== shim.startTime) continue;
+    const root = dirname(dirname(cwd));
+    if (!roots.has(root) && trust.isDirectory(root)) roots.add(root);
   }
   return [...roots];
 }
@@ -134,12 +156,12 @@ export interface Bundle {
   readonly dir: string;
 }
 
-export function bundles(roots: readonly string[], onlyNamespace?: string): Bundle[] {
+export function bundles(trust: Trust, roots: readonly string[], onlyNamespace?: string): Bundle[] {
   const out: Bundle[] = [];
   for (const root of roots) {
-    for (const namespace of listDir(root)) {
+    for (const namespace of trust.listDir(root)) {
       if (onlyNamespace !== undefined && namespace !== onlyNamespace) continue;
-      for (const id of listDir(`${root}/${namespace}`)) out.push({ root, namespace, id, dir: `${root}/${namespace}/${id}` });
+      for (const id of trust.listDir(`${root}/${namespace}`)) out.push({ root, namespace, id, dir: `${root}/${namespace}/${id}` });
     }
   }
   return out;

@@ -106,6 +106,23 @@ describe('a cgroup path names the container it belongs to, and never its monitor
   });
 });
 
+describe('a newline in a cgroup name cannot make a process look like a container', () => {
+  it('a file that lists hierarchies other than nsctl\'s own is no container\'s', () => {
+    const ours = [9, 4, 1, 0];
+    const text = (path: string): string => `9:pids:/\n4:memory:${path}\n1:cpu:/\n0::/\n`;
+    fc.assert(
+      fc.property(hexId, fc.constantFrom('0::', '3:cpu:', '4:memory:', '12:pids:'), fc.boolean(), (id, forged, suffix) => {
+        const hostile = `/mine/x${suffix ? '' : '\n'}\n${forged}/docker/${id}`;
+        expect(cgroupRelation(parseCgroupFile(text(hostile)), id, ours)).toBe('other');
+        // Without the hierarchies to compare, the forged line would pass.
+        expect(cgroupRelation(parseCgroupFile(text(hostile)), id)).toBe('named');
+        // The same container's real file still names it.
+        expect(cgroupRelation(parseCgroupFile(text(`/docker/${id}`)), id, ours)).toBe('named');
+      }),
+    );
+  });
+});
+
 describe('picking the init of a cgroup', () => {
   const proc = fc.record({
     pid,

@@ -70,6 +70,16 @@ describe('messages for a word that is not exactly one running container', () => 
     expect(matchProblem('docker:web', matchCandidates('/web', [a, b]))).toBeUndefined();
   });
 
+  test('names, IDs and states from an engine are printed escaped, never raw', () => {
+    const hostile: Candidate = { id: 'abab\x1b[', names: ['web\x1b]0;owned\x07\n'], running: false, pid: undefined, state: 'exited\r' };
+    const message = matchProblem('docker:web', { kind: 'one', candidate: hostile })!;
+    expect(message).toBe('docker:web: container web\\x1b]0;owned\\x07\\x0a (abab\\x1b[) is not running (exited\\x0d)');
+    expect(message).toMatch(/^[\x20-\x7e]*$/);
+    const several = matchProblem('docker:a', { kind: 'several', candidates: [hostile, { ...hostile, names: ['caf\u00e9'] }] })!;
+    expect(several).toMatch(/^[\x20-\x7e]*$/);
+    expect(several).toContain('caf\\xc3\\xa9');
+  });
+
   test('DOCKER_HOST: unix sockets only', () => {
     expect(parseDockerHost('unix:///run/user/1000/docker.sock')).toEqual({ kind: 'unix', path: '/run/user/1000/docker.sock' });
     expect(parseDockerHost('tcp://1.2.3.4:2375')).toEqual({ kind: 'unsupported', value: 'tcp://1.2.3.4:2375' });

@@ -1,0 +1,122 @@
+// For the tests of what nsctl's resolvers believe (src/targets/trust.ts): processes run as another
+// user (uid 1000, the "attacker" or the rootless user), each killed by PID with every process
+// below it; and the resolvers themselves run as that user, bundled with esbuild into one file
+// that user can read, so they run in-process there without going through the CLI.
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { buildSync } from 'esbuild';
+import { afterAll } from 'vitest';
+
+// Re-exported so that these tests, which never run the helper, stay out of the ASan pass's
+// selection (test/integration/asan.test.ts picks files that name the targets support module).
+export { rootTestsEnabled } from './targets.ts';
+
+export const OTHER_UID = 1000;
+export const AS_OTHER = ['setpriv', `--reuid=${OTHER_UID}`, `--regid=${OTHER_UID}`, '--clear-groups'];
+
+const REPO = fileURLToPath(new URL('../../', import.meta.url));
+
+export interface Started {
+  readonly pid: number;
+  /** SIGKILL to the process and every descendant, each by PID. */
+  readonly kill: () => void;
+}
+
+const started: Started[] = [];
+afterAll(() => {
+  for (const process of started) process.kill();
+});
+
+/** Descendants of `pid`, from /proc/PID/task/TID/children, deepest last. */
+function descendants(pid: number): number[] {
+  const out: number[] = [];
+  let tasks: string[] = [];
+  try {
+    tasks = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const tid of tasks) {
+    let children = '';
+    try {
+      children = readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim();
+    } catch {
+      continue;
+    }
+    for (const child of children === '' ? [] : children.split(' ').map(Number)) out.push(child, ...descendants(child));
+  }
+  return out;
+}
+
+export function killTree(pid: number): void {
+  // Collected first: once the parent dies its children are reparented and harder to find.
+  for (const each of [pid, ...descendants(pid)]) {
+    try {
+      process.kill(each, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+}
+
+/**
+ * Starts `argv` (with a `setpriv` prefix of its own, if wanted) and waits until `ready` says the
+ * process is what the test needs. Killed in afterAll at the latest.
+ */
+export async function startProcess(argv: readonly string[], ready: (pid: number) => boolean, options: { cwd?: string } = {}): Promise<Started> {
+  const child = spawn(argv[0]!, argv.slice(1), { stdio: 'ignore', cwd: options.cwd });
+  const pid = child.pid!;
+  const handle: Started = { pid, kill: () => killTree(pid) };
+  started.push(handle);
+  let exited = false;
+  child.on('exit', () => {
+    exited = true;
+  });
+  for (let i = 0; i < 400; i++) {
+    if (exited) throw new Error(`exited before it was ready: ${argv.join(' ')}`);
+    try {
+      if (ready(pid)) return handle;
+    } catch {
+      // not there yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error(`not ready after 4 s: ${argv.join(' ')}`);
+}
+
+export function run(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): string {
+  const result = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8', env, timeout: 120_000 });
+  if (result.status !== 0) throw new Error(`${argv.join(' ')} failed (${result.status ?? result.signal}): ${result.stderr}`);
+  return result.stdout.trim();
+}
+
+/**
+ * A copy of the resolvers (src/targets) in one ESM file at `path`, readable by everyone. Run as
+ * `node PATH list` (listTargetsText, verbose) or `node PATH resolve KIND:NAME` (resolveNamedTarget,
+ * printed as JSON: `{"pid":N}` or `{"message":"…"}`).
+ */
+export function writeResolverProbe(path: string): void {
+  const contents = `
+    import { parseArgs } from './src/cli/index.ts';
+    import { listTargetsText, resolveNamedTarget } from './src/targets/index.ts';
+    const [mode, name] = process.argv.slice(2);
+    if (mode === 'list') {
+      process.stdout.write(await listTargetsText(process.env, { verbose: true }));
+    } else {
+      const resolved = await resolveNamedTarget(parseArgs(['-t', name, 'true']).options, 0, process.env);
+      process.stdout.write(JSON.stringify(resolved.ok ? { pid: resolved.options.target } : { message: resolved.message }) + '\\n');
+    }
+  `;
+  const result = buildSync({ stdin: { contents, resolveDir: REPO, sourcefile: 'probe.ts', loader: 'ts' }, bundle: true, platform: 'node', format: 'esm', write: false, logLevel: 'error' });
+  writeFileSync(path, result.outputFiles[0]!.contents);
+  chmodSync(path, 0o644);
+}
+
+/** Requirements of a root test: under CI=true a missing one fails, elsewhere the suite is skipped. */
+export function toolsPresent(tools: readonly string[]): boolean {
+  const missing = tools.filter((tool) => spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0);
+  if (missing.length === 0) return true;
+  if (process.env['CI'] === 'true') throw new Error(`CI=true: these tests need ${missing.join(', ')}`);
+  return false;
+}
