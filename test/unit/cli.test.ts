@@ -386,6 +386,10 @@ describe('plain flags', () => {
         userParent: false,
         followContext: false,
         program: [],
+        explain: false,
+        json: false,
+        pty: false,
+        hostTools: false,
       },
     });
   });
