@@ -21,7 +21,8 @@ export function versionText(): string {
   return `${PROGRAM} ${packageJson.version}\n`;
 }
 
-const HEADINGS: Readonly<Record<HelpGroup, string>> = {
+/** Each group's heading, in --help and (without its colon) in the man page. */
+export const HEADINGS: Readonly<Record<HelpGroup, string>> = {
   target: 'Target:',
   namespaces: 'Namespaces to enter (the target\'s, or the one FILE is):',
   process: 'The program:',

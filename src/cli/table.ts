@@ -121,7 +121,9 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
     value: DIR,
     group: 'process',
     summary: "root directory: DIR, or the target's",
-    details: 'Unlike the other optional arguments, a leading = is kept: -r=/ names a directory called "=/", as with nsenter.',
+    details:
+      'The namespace options, -w and -W drop one leading = from an attached argument (-n=FILE is -nFILE); ' +
+      '-r keeps it, as nsenter does: -r=/ names a directory called "=/".',
   }),
   nsenter('w', 'wd', {
     argument: 'optional',
