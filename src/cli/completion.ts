@@ -84,14 +84,15 @@ function bashValueCase(): string {
     const completer = completerOf(spec);
     let action: string;
     switch (completer.kind) {
+      // One candidate a line, read with mapfile: names with blanks or * in them stay whole.
       case 'target':
-        action = '_nsctl_add "$prefix" "$cur" "$keep" $(_nsctl_targets)';
+        action = 'mapfile -t words < <(_nsctl_targets); _nsctl_add "$prefix" "$cur" "$keep" "${words[@]}"';
         break;
       case 'file':
-        action = 'compopt -o filenames 2>/dev/null; _nsctl_add "$prefix" "$cur" "$keep" $(compgen -f -- "$value")';
+        action = 'compopt -o filenames 2>/dev/null; mapfile -t words < <(compgen -f -- "$value"); _nsctl_add "$prefix" "$cur" "$keep" "${words[@]}"';
         break;
       case 'directory':
-        action = 'compopt -o filenames 2>/dev/null; _nsctl_add "$prefix" "$cur" "$keep" $(compgen -d -- "$value")';
+        action = 'compopt -o filenames 2>/dev/null; mapfile -t words < <(compgen -d -- "$value"); _nsctl_add "$prefix" "$cur" "$keep" "${words[@]}"';
         break;
       case 'choices':
         action = `_nsctl_add "$prefix" "$cur" "$keep" ${completer.words.join(' ')}`;
@@ -185,6 +186,20 @@ _nsctl_targets() {
   done < <(timeout ${LIST_TIMEOUT} "$nsctl" --list-targets 2>/dev/null)
 }
 
+# $1 without the shell's quoting (backslashes, single and double quotes), as the word will reach nsctl.
+_nsctl_dequote() {
+  local in=$1 out= c
+  while [[ -n $in ]]; do
+    c=\${in:0:1} in=\${in:1}
+    case $c in
+      \\\\) c=\${in:0:1} in=\${in:1} ;;
+      \\\'|\\\") continue ;;
+    esac
+    out+=$c
+  done
+  printf '%s' "$out"
+}
+
 # _nsctl_add PREFIX CUR KEEP WORD...: offers PREFIX+WORD for each WORD that makes a word starting
 # with CUR, without the KEEP that bash does not replace (the part up to its last = or :).
 _nsctl_add() {
@@ -200,7 +215,8 @@ _nsctl() {
   local _nsctl_words _nsctl_index _nsctl_cword
   _nsctl_glue
   COMPREPLY=()
-  local cur=\${_nsctl_words[_nsctl_cword]} i=1 word pending=
+  local cur i=1 word pending=
+  cur=$(_nsctl_dequote "\${_nsctl_words[_nsctl_cword]}")
   # What readline replaces: the word after its last = or : when bash splits there.
   local breaks= keep
   [[ $COMP_WORDBREAKS == *=* ]] && breaks+='='
@@ -219,7 +235,7 @@ _nsctl() {
     pending=$(_nsctl_wants_word "$word")
   done
 
-  local key= value=$cur prefix=
+  local key= value=$cur prefix= words=()
   if [[ -n $pending ]]; then
     key=$pending
   elif [[ $cur == --*=* ]]; then
@@ -246,7 +262,7 @@ _nsctl_program() {
   if declare -F _command_offset >/dev/null; then
     _command_offset "$first"
   elif ((COMP_CWORD == first)); then
-    COMPREPLY=($(compgen -c -- "\${COMP_WORDS[COMP_CWORD]}" | sort -u))
+    mapfile -t COMPREPLY < <(compgen -c -- "\${COMP_WORDS[COMP_CWORD]}" | sort -u)
   else
     compopt -o default 2>/dev/null
     COMPREPLY=()
@@ -469,9 +485,12 @@ function __nsctl_program
     __fish_complete_subcommand --commandline $tokens[$start..-1]
 end
 
-# The value being typed, without a leading --name= (fish puts that back in front of each).
+# The value being typed, unquoted, without a leading --name= (fish puts that back in front of
+# each candidate).
 function __nsctl_value
-    string replace -r -- '^--[^=]*=' '' (commandline -ct)
+    set -l token (commandline -ct | string unescape)
+    or set token (commandline -ct)
+    string replace -r -- '^--[^=]*=' '' $token
 end
 
 function __nsctl_paths

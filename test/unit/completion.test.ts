@@ -33,6 +33,8 @@ beforeAll(() => {
   mkdirSync(join(files, 'dir'), { recursive: true });
   mkdirSync(zshFunctions);
   writeFileSync(join(files, 'netns-a'), '');
+  mkdirSync(join(files, 'with space'));
+  writeFileSync(join(files, 'with space', 'a b*'), '');
   writeFileSync(
     join(bin, 'nsctl'),
     "#!/bin/sh\n[ \"$1\" = --list-targets ] && printf 'docker\\tweb\\tabc123\\t4242\\npodman\\tdb\\tdef456\\t4343\\nnetns\\tblue\\t-\\t-\\n'\n",
@@ -71,7 +73,8 @@ printf '%s\\n' "\${COMPREPLY[@]}"
 
 /** COMP_WORDS as bash makes them from `line`: words at blanks, and = and : runs as words of their own. */
 function bashWords(line: string): string[] {
-  return line.split(/\s+/).flatMap((token) => token.match(/[=:]+|[^=:]+/g) ?? ['']);
+  // A blank after a backslash is part of the word.
+  return line.split(/(?<!\\)\s+/).flatMap((token) => token.match(/[=:]+|[^=:]+/g) ?? ['']);
 }
 
 function bashComplete(line: string, setup = ''): string[] {
@@ -129,11 +132,16 @@ describe('bash', () => {
   });
 
   test('=FILE and =DIR complete file names after the =', () => {
-    expect(bashComplete('nsctl --net=').sort()).toEqual(['dir', 'netns-a']);
+    expect(bashComplete('nsctl --net=').sort()).toEqual(['dir', 'netns-a', 'with space']);
+    // Names with blanks and glob characters stay whole.
+    expect(bashComplete('nsctl --net=wi')).toEqual(['with space']);
+    // What is typed is dequoted first, as nsctl will get it.
+    expect(bashComplete('nsctl --net=with\\ space/a')).toEqual(['with space/a b*']);
+    expect(bashComplete("nsctl -t 'docker:w")).toEqual(['web']);
     expect(bashComplete(`nsctl --net=${files}/ne`)).toEqual([`${files}/netns-a`]);
-    expect(bashComplete(`nsctl -t 1 --mou=${files}/`).sort()).toEqual([`${files}/dir`, `${files}/netns-a`]);
-    expect(bashComplete(`nsctl --root=${files}/`)).toEqual([`${files}/dir`]);
-    expect(bashComplete(`nsctl --wdn=${files}/`)).toEqual([`${files}/dir`]);
+    expect(bashComplete(`nsctl -t 1 --mou=${files}/`).sort()).toEqual([`${files}/dir`, `${files}/netns-a`, `${files}/with space`]);
+    expect(bashComplete(`nsctl --root=${files}/`).sort()).toEqual([`${files}/dir`, `${files}/with space`]);
+    expect(bashComplete(`nsctl --wdn=${files}/d`)).toEqual([`${files}/dir`]);
   });
 
   test('the first word that is not an option is the program: command names, then its own arguments', () => {
@@ -239,7 +247,8 @@ describe.skipIf(!zsh && !mustRun)('zsh', () => {
     ['nsctl -S ', ['follow']],
     ['nsctl -t docker:', ['docker:web']],
     [`nsctl --net=${files}/ne`, ['--net=netns-a']],
-    [`nsctl --root=${files}/`, ['--root=dir']],
+    // (zsh quotes what it inserts.)
+    [`nsctl --root=${files}/`, ['--root=dir', '--root=with\\ space']],
     // An optional argument attached to a short option (zsh prints the directory part apart).
     [`nsctl -n${files}/ne`, ['-nnetns-a']],
   ])('%j offers %j', (line, expected) => {
@@ -298,7 +307,8 @@ describe.skipIf(!fish && !mustRun)('fish', () => {
 
   test('=FILE and =DIR complete file names after the =', () => {
     expect(fishComplete(`nsctl --net=${files}/ne`)).toEqual([`--net=${files}/netns-a`]);
-    expect(fishComplete(`nsctl --root=${files}/`)).toEqual([`--root=${files}/dir/`]);
+    expect(fishComplete(`nsctl --root=${files}/d`)).toEqual([`--root=${files}/dir/`]);
+    expect(fishComplete(`nsctl --net=${files}/with\\ space/a`)).toEqual([`--net=${files}/with space/a b*`]);
   });
 
   test('-t offers PIDs and the KIND:NAME of every --list-targets line', () => {
