@@ -5,11 +5,10 @@
 // option's argument, then the program and the program's own completion. `-t` offers PIDs and the
 // KIND:NAME of every line `nsctl --list-targets` prints (KIND, NAME, ID, PID, tab-separated).
 //
-// In the bash and fish scripts, abbreviated long options before the cursor are resolved by the
-// lookup the parser uses (getopt.ts lookupLong), so `--tar 5` is known to be `--target 5`: they
-// carry the list of words that select each option, computed here. zsh's _arguments, which the zsh
-// script uses as designed, knows full names only; fish offers no option's values after an
-// abbreviation either, but still knows that the word after it is not the program.
+// The bash and fish scripts resolve abbreviated long options before the cursor with the lookup
+// the parser uses (getopt.ts lookupLong), so `--tar ` is known to want a target: they carry the
+// list of words that select each option, computed here (fish's own option handling knows full
+// names only). zsh's _arguments, which the zsh script uses as designed, knows full names only.
 import packageJson from '../../package.json' with { type: 'json' };
 import { lookupLong } from './getopt.ts';
 import { NSCTL_OPTIONS, OPTION_SPECS, type CompletionShell, type Completer, type OptionSpec } from './table.ts';
@@ -47,7 +46,7 @@ export function longWordsFor(spec: OptionSpec): string[] {
   return words;
 }
 
-/** The short letters whose argument is the next word when they end a cluster (`-at 5`). */
+/** The short letters with this argument rule, for a shell's `[…]` pattern. */
 function lettersWith(argument: OptionSpec['argument']): string {
   return OPTION_SPECS.filter((spec) => spec.short !== undefined && spec.argument === argument)
     .map((spec) => spec.short)
