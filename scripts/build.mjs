@@ -6,9 +6,11 @@
 // Minified because Node compiles the whole file on every run: on the 2-core test VM V8's compile
 // of the bundle took 3.1 ms unminified and 2.5 ms minified, and the file is 42% smaller
 // (bench/results.md has the end-to-end numbers). Error messages are string literals and survive
-// minification; only local names and whitespace go. cac stays behind esbuild's lazy wrapper, so
-// its code runs only for --help.
+// minification; only local names and whitespace go.
+//
+// Then the man page, dist/nsctl.1, from the same option table as --help (scripts/build-man.mjs).
 import { build } from 'esbuild';
+import { writeManPage } from './build-man.mjs';
 
 await build({
   entryPoints: [new URL('../src/main.ts', import.meta.url).pathname],
@@ -21,3 +23,5 @@ await build({
   legalComments: 'none',
   logLevel: 'warning',
 });
+
+await writeManPage();

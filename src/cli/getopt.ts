@@ -28,6 +28,13 @@ export interface ShortOption {
 export interface OptionTable {
   readonly short: readonly ShortOption[];
   readonly long: readonly LongOption[];
+  /**
+   * Long options added on top of `long` without changing what any word means to it: a word is
+   * looked up here only when it matches nothing in `long` (no exact name, no prefix), and then by
+   * the same rules. So a table with extensions accepts every command line the table without them
+   * accepts, with the same meaning, and its messages for the words `long` knows are unchanged.
+   */
+  readonly extensions?: readonly LongOption[];
 }
 
 export type GetoptEvent =
@@ -72,7 +79,7 @@ export function* getoptLong(argv: readonly string[], table: OptionTable): Genera
     if (!word.startsWith('-') || word === '-') break;
 
     if (word.startsWith('--')) {
-      const result = readLongOption(argv, index, table.long);
+      const result = readLongOption(argv, index, table);
       yield result.event;
       index = result.next;
     } else {
@@ -90,14 +97,14 @@ interface LongResult {
 }
 
 /** One `--name[=value]` word (and the next word, for a required argument given separately). */
-function readLongOption(argv: readonly string[], index: number, options: readonly LongOption[]): LongResult {
+function readLongOption(argv: readonly string[], index: number, table: OptionTable): LongResult {
   const typed = argv[index]!.slice(2);
   const equals = typed.indexOf('=');
   const name = equals === -1 ? typed : typed.slice(0, equals);
   const attached = equals === -1 ? undefined : typed.slice(equals + 1);
   const error = (message: string): LongResult => ({ event: { kind: 'error', message, index }, next: index + 1 });
 
-  const match = findLongOption(name, options);
+  const match = lookupLong(name, table);
   // glibc quotes the whole word here, `=value` included (checked against nsenter 2.38.1).
   if (match.kind === 'ambiguous') {
     const possibilities = match.candidates.map((option) => ` '--${option.name}'`).join('');
@@ -119,10 +126,20 @@ function readLongOption(argv: readonly string[], index: number, options: readonl
   return { event: { kind: 'option', key: option.key, value: undefined, index }, next: index + 1 };
 }
 
-type LongMatch =
+export type LongMatch =
   | { readonly kind: 'found'; readonly option: LongOption }
   | { readonly kind: 'ambiguous'; readonly candidates: readonly LongOption[] }
   | { readonly kind: 'none' };
+
+/**
+ * What a typed long name (without `--` and `=value`) selects: glibc's lookup in `table.long`, and
+ * only when that finds nothing at all, the same lookup in `table.extensions`.
+ */
+export function lookupLong(name: string, table: OptionTable): LongMatch {
+  const match = findLongOption(name, table.long);
+  if (match.kind !== 'none' || table.extensions === undefined) return match;
+  return findLongOption(name, table.extensions);
+}
 
 /**
  * glibc's lookup: an exact name wins; otherwise a unique prefix. Prefix matches that are the same

@@ -1,95 +1,91 @@
 // --help and --version texts. The help is nsctl's own wording (util-linux's text is GPL, and we
-// write ours); cac lays it out. cac is imported only when --help is asked for, so a normal run and
-// --version never load it.
+// write ours), made from the one option table (table.ts) by the small formatter below.
+//
+// Why our own formatter and not cac: cac is a command-line framework, a parser that also prints
+// help. Its parser is not getopt (it reads `--no-x` as the negation of `--x`, has no attached
+// optional arguments, camel-cases names), so nsctl could only ever borrow its help layout, and
+// that layout can only be printed with console.info, never returned. Used that way it needed a
+// console.info capture and a workaround for `--no-fork`. What is left to do — two columns, words
+// wrapped at 80 — is a few lines here, loads nothing, and is shared with the man page and the
+// completion scripts' descriptions through the same table.
 import packageJson from '../../package.json' with { type: 'json' };
+import { HELP_GROUPS, OPTION_SPECS, type HelpGroup, type OptionSpec } from './table.ts';
 
 const PROGRAM = 'nsctl';
+const WIDTH = 80;
+/** The option column never pushes descriptions further right than this. */
+const MAX_FLAGS_COLUMN = 32;
 
 /** `nsctl <version>`, for --version. */
 export function versionText(): string {
   return `${PROGRAM} ${packageJson.version}\n`;
 }
 
-/** One row of the option list: cac's `-x, --long <arg>` notation and what the option does. */
-interface HelpRow {
-  readonly flags: string;
-  readonly description: string;
-}
-
-// Every option nsctl accepts (nsenter-behaviour.md §1). Descriptions stay short enough for the
-// whole line to fit in 80 columns.
-const HELP_ROWS: readonly HelpRow[] = [
-  { flags: '-t, --target <pid>[:<inode>]', description: 'take namespaces from this process' },
-  { flags: '-t, --target <kind>:<name>', description: 'a container by name (docs/targets.md)' },
-  { flags: '    --list-targets', description: 'list the containers found here, and exit' },
-  { flags: '-a, --all', description: 'every namespace type the kernel has' },
-  { flags: '-m, --mount[=<file>]', description: "mount namespace (of the target, or FILE's)" },
-  { flags: '-u, --uts[=<file>]', description: 'UTS namespace (host and domain name)' },
-  { flags: '-i, --ipc[=<file>]', description: 'IPC namespace (System V, POSIX queues)' },
-  { flags: '-n, --net[=<file>]', description: 'network namespace' },
-  { flags: '-N, --net-socket <fd>', description: "network namespace of the target's socket FD" },
-  { flags: '-p, --pid[=<file>]', description: 'PID namespace (the program runs in a child)' },
-  { flags: '-C, --cgroup[=<file>]', description: 'cgroup namespace' },
-  { flags: '-U, --user[=<file>]', description: 'user namespace (uid and gid become 0)' },
-  { flags: '    --user-parent', description: "the parent of the target's user namespace" },
-  { flags: '-T, --time[=<file>]', description: 'time namespace' },
-  { flags: '-S, --setuid <uid>', description: "uid to run as inside ('follow': the target's)" },
-  { flags: '-G, --setgid <gid>', description: "gid to run as inside ('follow': the target's)" },
-  { flags: '    --preserve-credentials', description: 'keep uid, gid and groups in a user namespace' },
-  { flags: '    --keep-caps', description: 'keep user-namespace capabilities across exec' },
-  { flags: '-r, --root[=<dir>]', description: "change root to DIR, or to the target's root" },
-  { flags: '-w, --wd[=<dir>]', description: "change to DIR, or to the target's cwd" },
-  { flags: '-W, --wdns[=<dir>]', description: 'change to DIR as seen after entering' },
-  { flags: '-e, --env', description: "use the target's environment" },
-  { flags: '-c, --join-cgroup', description: "join the target's cgroup (cgroup v2)" },
-  { flags: '-F, --no-fork', description: 'never fork, not even for a PID namespace' },
-  { flags: '-h, --help', description: 'print this help and exit' },
-  { flags: '-V, --version', description: 'print the version and exit' },
-];
+/** Each group's heading, in --help and (without its colon) in the man page. */
+export const HEADINGS: Readonly<Record<HelpGroup, string>> = {
+  target: 'Target:',
+  namespaces: 'Namespaces to enter (the target\'s, or the one FILE is):',
+  process: 'The program:',
+  nsctl: "nsctl's own options (nsenter has none of these):",
+  information: 'Information:',
+};
 
 const SUMMARY = [
   'Runs PROGRAM (default: a login shell) in the namespaces of another process',
   'or of namespace files. Options end at the first word that is not one, or at --.',
   'Optional arguments must be attached: -nFILE or --net=FILE.',
-].join('\n');
+];
 
-/** The --help text, laid out by cac. */
-export async function helpText(): Promise<string> {
-  const { cac } = await import('cac');
-  const cli = cac(PROGRAM);
-  cli.usage('[options] [<program> [<argument>...]]');
-  for (const row of HELP_ROWS) cli.option(row.flags, row.description);
-  // cac reads `--no-x` as the negation of `--x` and would show "(default: true)"; --no-fork is a
-  // flag of its own.
-  for (const option of cli.globalCommand.options) if (option.negated) option.config.default = undefined;
-  // cac opens with `name/version`; our first lines say what the program does instead. (Not
-  // cli.help(), which would list its own -h a second time.)
-  cli.globalCommand.helpCallback = (sections) => [{ body: SUMMARY }, ...sections.slice(1)];
-  return stripTrailingSpaces(captureConsoleInfo(() => cli.outputHelp())) + '\n';
-}
-
-/**
- * cac prints its help with console.info and has no way to return it; we catch that one call, so
- * the caller decides where the text goes (and can report a failed write, §10.1 / §16).
- */
-function captureConsoleInfo(print: () => void): string {
-  const original = console.info;
-  let captured = '';
-  console.info = (...parts: unknown[]) => {
-    captured += parts.map(String).join(' ');
-  };
-  try {
-    print();
-  } finally {
-    console.info = original;
+/** The --help text. */
+export function helpText(): string {
+  const shown = OPTION_SPECS.filter((spec) => !spec.hidden);
+  const rows = shown.map((spec) => ({ flags: flagsOf(spec), spec }));
+  const widest = Math.max(...rows.map((row) => row.flags.length));
+  const column = Math.min(2 + widest + 2, MAX_FLAGS_COLUMN);
+  const lines = [`Usage: ${PROGRAM} [options] [<program> [<argument>...]]`, '', ...SUMMARY];
+  for (const group of HELP_GROUPS) {
+    lines.push('', HEADINGS[group]);
+    for (const row of rows) if (row.spec.group === group) lines.push(...twoColumns(row.flags, row.spec.summary, column));
   }
-  return captured;
+  lines.push('', `The manual has more, and the kinds -t KIND:NAME knows: man ${PROGRAM}`);
+  return `${lines.join('\n')}\n`;
 }
 
-/** cac leaves a space after each description (where a default value would go). */
-function stripTrailingSpaces(text: string): string {
-  return text
-    .split('\n')
-    .map((line) => line.trimEnd())
-    .join('\n');
+/** `-n, --net[=<file>]`, `    --keep-caps`, `-t, --target <target>`: how help and man name an option. */
+export function flagsOf(spec: OptionSpec): string {
+  const short = spec.short === undefined ? '    ' : `-${spec.short}${spec.long === undefined ? '' : ', '}`;
+  const long = spec.long === undefined ? '' : `--${spec.long}`;
+  return `${short}${long}${argumentOf(spec)}`;
+}
+
+/** ` <uid>` for a required argument, `[=<file>]` for an optional one (it must be attached). */
+function argumentOf(spec: OptionSpec): string {
+  if (spec.value === undefined || spec.argument === 'none') return '';
+  if (spec.argument === 'required') return ` <${spec.value.name}>`;
+  return spec.long === undefined ? `[<${spec.value.name}>]` : `[=<${spec.value.name}>]`;
+}
+
+/** One option: flags at column 2, the description from `column`, wrapped to WIDTH. */
+function twoColumns(flags: string, description: string, column: number): string[] {
+  const left = `  ${flags}`;
+  const wrapped = wrapWords(description, WIDTH - column);
+  const pad = ' '.repeat(column);
+  if (left.length + 2 > column) return [left, ...wrapped.map((line) => pad + line)];
+  return wrapped.map((line, i) => (i === 0 ? left.padEnd(column) : pad) + line);
+}
+
+/** Greedy word wrap; a word longer than the width gets a line of its own. */
+export function wrapWords(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(/\s+/).filter((w) => w !== '')) {
+    if (line !== '' && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else {
+      line = line === '' ? word : `${line} ${word}`;
+    }
+  }
+  if (line !== '') lines.push(line);
+  return lines;
 }

@@ -1,4 +1,5 @@
 import type { Namespace } from '../kernel/namespaces.ts';
+import type { CompletionShell } from './table.ts';
 
 /**
  * A file named on the command line that upstream opens *while parsing*, in argv order
@@ -27,8 +28,8 @@ export interface Options {
    */
   readonly targetInode?: bigint | undefined;
   /**
-   * Extension (issue 8): `-t KIND:NAME` names a container instead of a PID; src/targets resolves
-   * it to a PID before anything else. Set only when `target` is undefined.
+   * Extension (docs/targets.md): `-t KIND:NAME` names a container instead of a PID; src/targets
+   * resolves it to a PID before anything else. Set only when `target` is undefined.
    */
   readonly targetName?: TargetName | undefined;
   readonly all: boolean;
@@ -54,9 +55,20 @@ export interface Options {
   readonly followContext: boolean;
   /** The program and its arguments; empty means the default login shell. */
   readonly program: readonly string[];
+  // nsctl's own options (src/cli/table.ts says what each does; docs/compat.md why they cannot
+  // change what an nsenter command line means). The parser always sets them; they are optional
+  // only so that hand-written Options in tests stay short, and absent means false.
+  /** `--explain`: plan as a real run would, print the plan in words, perform nothing. */
+  readonly explain?: boolean;
+  /** `--json`: the plan as one JSON document. */
+  readonly json?: boolean;
+  /** `--pty`: the program gets a new pseudo-terminal instead of the caller's. */
+  readonly pty?: boolean;
+  /** `--host-tools`: the target's namespaces with the host's file system as root. */
+  readonly hostTools?: boolean;
 }
 
-/** The kinds `-t KIND:NAME` knows (issue 8, docs/targets.md). Letters only, so `PID:INODE` stays numeric. */
+/** The kinds `-t KIND:NAME` knows (docs/targets.md). Letters only, so `PID:INODE` stays numeric. */
 export const TARGET_KINDS = ['docker', 'podman', 'containerd', 'k8s', 'nspawn', 'lxc', 'cgroup', 'pidfile', 'netns'] as const;
 export type TargetKind = (typeof TARGET_KINDS)[number];
 export interface TargetName {
@@ -68,8 +80,14 @@ export interface TargetName {
 export type ParseStop =
   | { readonly kind: 'help' }
   | { readonly kind: 'version' }
-  /** Extension (issue 8): `--list-targets` prints what `-t KIND:NAME` can resolve here. */
-  | { readonly kind: 'list-targets' }
+  /**
+   * Extension: `--list-targets` prints what `-t KIND:NAME` can resolve here. Unlike --help it does
+   * not stop where it stands: the rest of the command line is read for `--verbose` (and its
+   * errors are reported), then ignored.
+   */
+  | { readonly kind: 'list-targets'; readonly verbose: boolean }
+  /** Extension: `--completion SHELL` prints that shell's completion script. Stops like --help. */
+  | { readonly kind: 'completion'; readonly shell: CompletionShell }
   /** getopt's own complaints (upstream prints these with argv[0] verbatim) plus the Try line. */
   | { readonly kind: 'usage'; readonly message: string | undefined }
   /** nsenter's own parse-time errors (`failed to parse uid: 'abc'`), no Try line. */

@@ -2,53 +2,25 @@
 // Pure: the files upstream opens while parsing are only listed (earlyFiles), in argv order, for
 // the caller to open before it reports anything else (§2.5).
 import type { Namespace } from '../kernel/namespaces.ts';
-import { getoptLong, shortOptionsFrom, type LongOption, type OptionTable } from './getopt.ts';
+import { getoptLong, type OptionTable } from './getopt.ts';
 import { TARGET_KINDS, type EarlyFile, type IdChoice, type Options, type ParseResult, type ParseStop, type Source, type TargetName } from './options.ts';
+import { COMPLETION_SHELLS, NSCTL_OPTIONS } from './table.ts';
 
-/** nsenter 2.42's optstring (§1). `Z` stays even though we are a build without SELinux. */
-const OPTSTRING = '+ahVt:m::u::i::n::N:p::C::U::T::S:G:r::w::W::ecFZ';
+// The tests read nsenter's own table from here.
+export { NSENTER_OPTIONS } from './table.ts';
 
-/** The long-only options' keys; every other long option uses its short letter as key. */
+/** The long-only options' keys (their names); every other option uses its short letter as key. */
 const PRESERVE_CREDENTIALS = 'preserve-credentials';
 const KEEP_CAPS = 'keep-caps';
 const USER_PARENT = 'user-parent';
-/** Extension (issue 8). No 2.42 long option starts with `l`, so no prefix nsenter accepts changes meaning. */
+// nsctl's own (src/cli/table.ts).
 const LIST_TARGETS = 'list-targets';
-
-/**
- * 2.42's long options. `--follow-context` exists only in SELinux builds; without it, the word is an
- * `unrecognized option` (§1 notes), as in any upstream build without SELinux.
- */
-const LONG_OPTIONS: readonly LongOption[] = [
-  { name: 'all', argument: 'none', key: 'a' },
-  { name: 'help', argument: 'none', key: 'h' },
-  { name: 'version', argument: 'none', key: 'V' },
-  { name: 'target', argument: 'required', key: 't' },
-  { name: 'mount', argument: 'optional', key: 'm' },
-  { name: 'uts', argument: 'optional', key: 'u' },
-  { name: 'ipc', argument: 'optional', key: 'i' },
-  { name: 'net', argument: 'optional', key: 'n' },
-  { name: 'net-socket', argument: 'required', key: 'N' },
-  { name: 'pid', argument: 'optional', key: 'p' },
-  { name: 'user', argument: 'optional', key: 'U' },
-  { name: 'cgroup', argument: 'optional', key: 'C' },
-  { name: 'time', argument: 'optional', key: 'T' },
-  { name: 'setuid', argument: 'required', key: 'S' },
-  { name: 'setgid', argument: 'required', key: 'G' },
-  { name: 'root', argument: 'optional', key: 'r' },
-  { name: 'wd', argument: 'optional', key: 'w' },
-  { name: 'wdns', argument: 'optional', key: 'W' },
-  { name: 'env', argument: 'none', key: 'e' },
-  { name: 'no-fork', argument: 'none', key: 'F' },
-  { name: 'join-cgroup', argument: 'none', key: 'c' },
-  { name: PRESERVE_CREDENTIALS, argument: 'none', key: PRESERVE_CREDENTIALS },
-  { name: KEEP_CAPS, argument: 'none', key: KEEP_CAPS },
-  { name: USER_PARENT, argument: 'none', key: USER_PARENT },
-  { name: LIST_TARGETS, argument: 'none', key: LIST_TARGETS },
-];
-
-/** nsenter 2.42's whole option table, for getoptLong. */
-export const NSENTER_OPTIONS: OptionTable = { short: shortOptionsFrom(OPTSTRING), long: LONG_OPTIONS };
+const VERBOSE = 'verbose';
+const EXPLAIN = 'explain';
+const JSON_OUTPUT = 'json';
+const PTY = 'pty';
+const HOST_TOOLS = 'host-tools';
+const COMPLETION = 'completion';
 
 const NAMESPACE_OF_LETTER: Readonly<Record<string, Namespace>> = {
   m: 'mnt',
@@ -92,6 +64,12 @@ interface Draft {
   joinCgroup: boolean;
   netSocket: number | undefined;
   userParent: boolean;
+  listTargets: boolean;
+  verbose: boolean;
+  explain: boolean;
+  json: boolean;
+  pty: boolean;
+  hostTools: boolean;
 }
 
 function emptyDraft(): Draft {
@@ -118,20 +96,42 @@ function emptyDraft(): Draft {
     joinCgroup: false,
     netSocket: undefined,
     userParent: false,
+    listTargets: false,
+    verbose: false,
+    explain: false,
+    json: false,
+    pty: false,
+    hostTools: false,
   };
 }
 
-/** Reads nsenter's command line. `argv` excludes node and the script. */
+/** Reads nsctl's command line: nsenter's, plus nsctl's own long options. `argv` excludes node and the script. */
 export function parseArgs(argv: readonly string[]): ParseResult {
+  return parseArgsWith(argv, NSCTL_OPTIONS);
+}
+
+/**
+ * The same reading over another option table. Tests give it nsenter's own table, without the
+ * extensions, to show that nsctl reads every command line nsenter accepts the same way.
+ */
+export function parseArgsWith(argv: readonly string[], table: OptionTable): ParseResult {
   const draft = emptyDraft();
-  for (const event of getoptLong(argv, NSENTER_OPTIONS)) {
+  for (const event of getoptLong(argv, table)) {
     if (event.kind === 'error') return stopped(draft, { kind: 'usage', message: event.message });
-    if (event.kind === 'end') return { earlyFiles: draft.earlyFiles, stop: undefined, options: finish(draft, argv.slice(event.index)) };
+    if (event.kind === 'end') return ended(draft, argv.slice(event.index));
     const stop = applyOption(draft, event.key, event.value);
     if (stop !== undefined) return stopped(draft, stop);
   }
   // getoptLong always ends with an `end` event.
   throw new Error('getoptLong ended without an end event');
+}
+
+/** The options are over: what the whole command line asks for. */
+function ended(draft: Draft, program: readonly string[]): ParseResult {
+  if (draft.listTargets) return stopped(draft, { kind: 'list-targets', verbose: draft.verbose });
+  // Refused rather than ignored, so that a later meaning for it cannot surprise anyone.
+  if (draft.verbose) return stopped(draft, { kind: 'error', message: 'option --verbose works only with --list-targets' });
+  return { earlyFiles: draft.earlyFiles, stop: undefined, options: finish(draft, program) };
 }
 
 function stopped(draft: Draft, stop: ParseStop): ParseResult {
@@ -190,10 +190,35 @@ function applyOption(draft: Draft, key: string, value: string | undefined): Pars
       draft.userParent = true;
       return undefined;
     case LIST_TARGETS:
-      return { kind: 'list-targets' };
+      draft.listTargets = true;
+      return undefined;
+    case VERBOSE:
+      draft.verbose = true;
+      return undefined;
+    case EXPLAIN:
+      draft.explain = true;
+      return undefined;
+    case JSON_OUTPUT:
+      draft.json = true;
+      return undefined;
+    case PTY:
+      draft.pty = true;
+      return undefined;
+    case HOST_TOOLS:
+      draft.hostTools = true;
+      return undefined;
+    case COMPLETION:
+      return completionStop(value ?? '');
     default:
       throw new Error(`option table and parser disagree about '${key}'`);
   }
+}
+
+/** `--completion SHELL`: one of the shells we write a script for. */
+function completionStop(value: string): ParseStop {
+  const shell = COMPLETION_SHELLS.find((known) => known === value);
+  if (shell === undefined) return { kind: 'error', message: `unsupported shell for --completion: '${value}' (bash, zsh or fish)` };
+  return { kind: 'completion', shell };
 }
 
 /** Remembers a file that upstream opens right now, and returns its place in earlyFiles (§2.5). */
@@ -262,7 +287,7 @@ function setTarget(draft: Draft, value: string): ParseStop | undefined {
 }
 
 /**
- * Extension (issue 8): `KIND:NAME` or `KIND://NAME` for a known kind; KIND starts with a letter (`k8s`).
+ * Extension (docs/targets.md): `KIND:NAME` or `KIND://NAME` for a known kind; KIND starts with a letter (`k8s`).
  * Every such value is one nsenter refuses (`invalid PID argument`), so no accepted command line
  * changes meaning. undefined when `value` is not of that form.
  */
@@ -334,6 +359,10 @@ function finish(draft: Draft, program: readonly string[]): Options {
     userParent: draft.userParent,
     followContext: false,
     program,
+    explain: draft.explain,
+    json: draft.json,
+    pty: draft.pty,
+    hostTools: draft.hostTools,
   };
 }
 

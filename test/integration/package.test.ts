@@ -2,11 +2,11 @@
 // into an empty prefix with scripts disabled and no C compiler on PATH, run from there and through
 // `npm exec` (what `npx <tarball>` runs), on a noexec mount, and on a machine it has no helper for.
 import { createHash } from 'node:crypto';
-import { chmodSync, cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, mkdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { locateHelper, SUPPORTED } from '../../src/run/helper-path.ts';
-import { exec, pack, readSums, REPO, scratch, toolsDir, which } from '../support/pack.ts';
+import { exec, pack, readSums, REPO, scratch, toolsDir, toolsPresent, which } from '../support/pack.ts';
 import { nsLink, rootTestsEnabled, startTarget, type Target } from '../support/targets.ts';
 
 const EXECUTABLES = ['bin/nsctl', ...SUPPORTED.map((tuple) => `prebuilds/${tuple}/nsctl-helper`)];
@@ -15,7 +15,14 @@ const EXPECTED_FILES = [
   'README.md',
   'bin/nsctl',
   'bin/package.json',
+  'dist/nsctl.1',
   'dist/nsctl.cjs',
+  // README.md and the man page point users at these.
+  'docs/compat.md',
+  'docs/packaging.md',
+  'docs/plan-format.md',
+  'docs/security.md',
+  'docs/targets.md',
   'helper/nsctl-helper.c',
   'package.json',
   'prebuilds/SHA256SUMS',
@@ -36,7 +43,7 @@ describe('the tarball npm pack makes', () => {
     expect(untar.status).toBe(0);
   });
 
-  it('holds exactly the CLI, the helpers with their sums, the helper source, README and LICENSE, with execute bits where they belong', () => {
+  it('holds exactly the CLI, its man page, the helpers with their sums, the helper source, the docs, README and LICENSE, with execute bits where they belong', () => {
     const listing = exec(['tar', '-tvzf', tarball], process.env);
     expect(listing.status).toBe(0);
     const entries = listing.stdout
@@ -81,6 +88,35 @@ describe('the tarball npm pack makes', () => {
     expect(match, 'README.md has an "Install size: about N kB packed" line').not.toBeNull();
     const stated = Number(match![1]) * 1000;
     expect(Math.abs(size - stated) / stated).toBeLessThan(0.25);
+  });
+});
+
+describe.runIf(toolsPresent('man'))('man nsctl after npm i -g (package.json "man")', () => {
+  const dir = scratch('man');
+  const prefix = join(dir, 'prefix');
+  // node and npm from the tools directory, man from the system.
+  const env = { PATH: `${join(dir, 'tools')}:/usr/bin:/bin`, HOME: dir, LC_ALL: 'C.UTF-8', MANWIDTH: '80' };
+  beforeAll(() => {
+    toolsDir(join(dir, 'tools'), []);
+    const { tarball } = pack(dir);
+    const install = exec(
+      ['npm', 'install', '--global', '--prefix', prefix, '--cache', join(dir, 'cache'), '--ignore-scripts', '--offline', '--no-audit', '--no-fund', '--no-update-notifier', tarball],
+      env,
+    );
+    expect(install.stderr).toBe('');
+    expect(install.status).toBe(0);
+  });
+
+  it('is linked into the prefix and found by man, and the rest of what the page and --help point to is installed', () => {
+    const installed = join(prefix, 'lib/node_modules/nsctl');
+    // npm links share/man/man1/nsctl.1 to the package's page; man -w names the page it resolves to.
+    expect(readlinkSync(join(prefix, 'share/man/man1/nsctl.1'))).toMatch(/lib\/node_modules\/nsctl\/dist\/nsctl\.1$/);
+    expect(exec(['man', '-M', join(prefix, 'share/man'), '-w', 'nsctl'], env)).toEqual({ stdout: `${join(installed, 'dist/nsctl.1')}\n`, stderr: '', status: 0 });
+    const page = exec(['man', '-M', join(prefix, 'share/man'), 'nsctl'], env);
+    expect(page.stderr).toBe('');
+    expect(page.stdout).toMatch(/^NSCTL\(1\)/);
+    expect(page.stdout).toContain('docs/compat.md');
+    for (const doc of ['compat.md', 'packaging.md', 'targets.md']) expect(readFileSync(join(installed, 'docs', doc), 'utf8')).not.toBe('');
   });
 });
 

@@ -5,7 +5,8 @@
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { getoptLong, type GetoptEvent, type LongOption, type OptionTable } from '../../src/cli/getopt.ts';
-import { NSENTER_OPTIONS } from '../../src/cli/parse.ts';
+import { parseArgs, parseArgsWith, NSENTER_OPTIONS } from '../../src/cli/parse.ts';
+import { NSCTL_OPTIONS } from '../../src/cli/table.ts';
 
 // ---- The model -------------------------------------------------------------------------------
 
@@ -24,6 +25,11 @@ interface ModelTable {
   /** glibc notation: `a`, `t:`, `m::`. */
   readonly optstring: string;
   readonly longopts: readonly ModelLong[];
+  /**
+   * nsctl's rule for its own long options, on top of glibc: a word glibc would call unrecognized
+   * is looked up once more, the same way, in this second array.
+   */
+  readonly extensions: readonly ModelLong[];
 }
 
 function hasArgOf(rule: LongOption['argument']): number {
@@ -33,9 +39,11 @@ function hasArgOf(rule: LongOption['argument']): number {
 
 function modelTableOf(table: OptionTable): ModelTable {
   const suffix = { none: '', required: ':', optional: '::' } as const;
+  const longs = (options: readonly LongOption[]): ModelLong[] => options.map((option) => ({ name: option.name, hasArg: hasArgOf(option.argument), val: option.key }));
   return {
     optstring: table.short.map((option) => option.letter + suffix[option.argument]).join(''),
-    longopts: table.long.map((option) => ({ name: option.name, hasArg: hasArgOf(option.argument), val: option.key })),
+    longopts: longs(table.long),
+    extensions: longs(table.extensions ?? []),
   };
 }
 
@@ -55,7 +63,7 @@ function modelGetopt(argv: readonly string[], table: ModelTable): GetoptEvent[] 
       }
       if (word[0] !== '-' || word.length === 1) break;
       if (word[1] === '-') {
-        optind = modelLong(argv, optind, table.longopts, out);
+        optind = modelLong(argv, optind, table, out);
         continue;
       }
       nextchar = Array.from(word.slice(1));
@@ -93,13 +101,47 @@ function modelGetopt(argv: readonly string[], table: ModelTable): GetoptEvent[] 
 }
 
 /** One `--…` word; returns the new optind. */
-function modelLong(argv: readonly string[], optind: number, longopts: readonly ModelLong[], out: GetoptEvent[]): number {
+function modelLong(argv: readonly string[], optind: number, table: ModelTable, out: GetoptEvent[]): number {
   const index = optind;
   const nextchar = argv[optind]!.slice(2);
   const eq = nextchar.indexOf('=');
   const namelen = eq === -1 ? nextchar.length : eq;
   const typed = nextchar.slice(0, namelen);
 
+  let lookup = modelLookup(typed, table.longopts);
+  if (lookup.ambiguous === undefined && lookup.found === undefined) lookup = modelLookup(typed, table.extensions);
+  if (lookup.ambiguous !== undefined) {
+    out.push({ kind: 'error', message: `option '--${nextchar}' is ambiguous; possibilities:${lookup.ambiguous}`, index });
+    return optind + 1;
+  }
+  const found = lookup.found;
+  if (found === undefined) {
+    out.push({ kind: 'error', message: `unrecognized option '--${nextchar}'`, index });
+    return optind + 1;
+  }
+
+  optind++;
+  if (eq !== -1) {
+    if (found.hasArg === NO_ARGUMENT) {
+      out.push({ kind: 'error', message: `option '--${found.name}' doesn't allow an argument`, index });
+    } else {
+      out.push({ kind: 'option', key: found.val, value: nextchar.slice(eq + 1), index });
+    }
+  } else if (found.hasArg === REQUIRED_ARGUMENT) {
+    if (optind < argv.length) {
+      out.push({ kind: 'option', key: found.val, value: argv[optind], index });
+      optind++;
+    } else {
+      out.push({ kind: 'error', message: `option '--${found.name}' requires an argument`, index });
+    }
+  } else {
+    out.push({ kind: 'option', key: found.val, value: undefined, index });
+  }
+  return optind;
+}
+
+/** glibc's search of one longopts array: the option found, or the ambiguity list it prints. */
+function modelLookup(typed: string, longopts: readonly ModelLong[]): { found?: ModelLong; ambiguous?: string } {
   let found: ModelLong | undefined;
   for (const p of longopts) {
     if (p.name === typed) {
@@ -127,34 +169,11 @@ function modelLong(argv: readonly string[], optind: number, longopts: readonly M
         .filter((_, i) => ambiguous.has(i))
         .map((p) => ` '--${p.name}'`)
         .join('');
-      out.push({ kind: 'error', message: `option '--${nextchar}' is ambiguous; possibilities:${list}`, index });
-      return optind + 1;
+      return { ambiguous: list };
     }
     if (first !== -1) found = longopts[first];
   }
-  if (found === undefined) {
-    out.push({ kind: 'error', message: `unrecognized option '--${nextchar}'`, index });
-    return optind + 1;
-  }
-
-  optind++;
-  if (eq !== -1) {
-    if (found.hasArg === NO_ARGUMENT) {
-      out.push({ kind: 'error', message: `option '--${found.name}' doesn't allow an argument`, index });
-    } else {
-      out.push({ kind: 'option', key: found.val, value: nextchar.slice(eq + 1), index });
-    }
-  } else if (found.hasArg === REQUIRED_ARGUMENT) {
-    if (optind < argv.length) {
-      out.push({ kind: 'option', key: found.val, value: argv[optind], index });
-      optind++;
-    } else {
-      out.push({ kind: 'error', message: `option '--${found.name}' requires an argument`, index });
-    }
-  } else {
-    out.push({ kind: 'option', key: found.val, value: undefined, index });
-  }
-  return optind;
+  return found === undefined ? {} : { found };
 }
 
 // ---- Generators ------------------------------------------------------------------------------
@@ -162,9 +181,10 @@ function modelLong(argv: readonly string[], optind: number, longopts: readonly M
 const JUNK_LETTERS = ['x', 'q', '+', ':', '-', '=', 'é'];
 const PLAIN_WORDS = ['true', '/x', '123', '', '-', '--', '=', 'a=b', 'follow'];
 
-function argvFor(table: OptionTable): fc.Arbitrary<string[]> {
+/** Random argv over `table`'s words, `vocabulary`'s long names, their prefixes, and junk. */
+function argvFor(table: OptionTable, vocabulary: OptionTable = table): fc.Arbitrary<string[]> {
   const letters = [...table.short.map((option) => option.letter), ...JUNK_LETTERS];
-  const names = [...table.long.map((option) => option.name), 'foo', 'x'];
+  const names = [...vocabulary.long, ...(vocabulary.extensions ?? [])].map((option) => option.name).concat('foo', 'x');
   const value = fc.oneof(fc.constantFrom('', '=', '/p', '5', '-n', '--all', '=x', 'a b'), fc.string({ maxLength: 4 }));
 
   const cluster = fc
@@ -182,17 +202,23 @@ function argvFor(table: OptionTable): fc.Arbitrary<string[]> {
   return fc.array(word, { maxLength: 8 });
 }
 
-/** Small random tables with colliding names, to exercise prefixes and glibc's "same option" rule. */
+/**
+ * Small random tables with colliding names, to exercise prefixes and glibc's "same option" rule,
+ * and extensions that collide with each other and with the table's own names.
+ */
+const LONG_NAMES = ['a', 'ab', 'abc', 'abd', 'b', 'ba', 'bad', 'c', 'ca', 'cab', 'd'];
 const randomTable: fc.Arbitrary<OptionTable> = fc
   .tuple(
     fc.uniqueArray(fc.constantFrom('a', 'b', 'c', 'd', 'W', 'Z'), { maxLength: 5 }),
-    fc.uniqueArray(fc.constantFrom('a', 'ab', 'abc', 'abd', 'b', 'ba', 'bad', 'c'), { maxLength: 6 }),
+    fc.uniqueArray(fc.constantFrom(...LONG_NAMES), { maxLength: 6 }),
+    fc.uniqueArray(fc.constantFrom(...LONG_NAMES), { maxLength: 4 }),
     fc.infiniteStream(fc.constantFrom('none', 'required', 'optional') as fc.Arbitrary<LongOption['argument']>),
-    fc.infiniteStream(fc.constantFrom('k1', 'k2', 'k3')),
+    fc.infiniteStream(fc.constantFrom('k1', 'k2', 'k3', 'x1', 'x2')),
   )
-  .map(([letters, names, rules, keys]) => ({
+  .map(([letters, names, extensions, rules, keys]) => ({
     short: letters.map((letter) => ({ letter, argument: rules.next().value })),
     long: names.map((name) => ({ name, argument: rules.next().value, key: keys.next().value })),
+    extensions: extensions.map((name) => ({ name, argument: rules.next().value, key: keys.next().value })),
   }));
 
 // ---- Properties ------------------------------------------------------------------------------
@@ -203,6 +229,16 @@ describe('getoptLong agrees with the glibc model', () => {
     fc.assert(
       fc.property(argvFor(NSENTER_OPTIONS), (argv) => {
         expect([...getoptLong(argv, NSENTER_OPTIONS)]).toEqual(modelGetopt(argv, model));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  test("on nsctl's table: nsenter's, with the extensions behind it", () => {
+    const model = modelTableOf(NSCTL_OPTIONS);
+    fc.assert(
+      fc.property(argvFor(NSCTL_OPTIONS), (argv) => {
+        expect([...getoptLong(argv, NSCTL_OPTIONS)]).toEqual(modelGetopt(argv, model));
       }),
       { numRuns: 2000 },
     );
@@ -232,6 +268,59 @@ describe('getoptLong agrees with the glibc model', () => {
         for (const event of events) expect(event.index).toBeLessThanOrEqual(end);
       }),
       { numRuns: 500 },
+    );
+  });
+});
+
+// ---- The compatibility contract -------------------------------------------------------------
+
+describe("nsctl's own long options change nothing nsenter accepts (docs/compat.md)", () => {
+  // glibc's getopt_long over nsenter 2.42's table alone: what nsenter itself does with argv.
+  const nsenter = modelTableOf(NSENTER_OPTIONS);
+  // Drawn over nsenter's words and nsctl's, with their abbreviations.
+  const argv = argvFor(NSENTER_OPTIONS, NSCTL_OPTIONS);
+
+  test('an argv nsenter accepts parses to the same result, every extension unset', () => {
+    let accepted = 0;
+    fc.assert(
+      fc.property(argv, (words) => {
+        const events = modelGetopt(words, nsenter);
+        fc.pre(events.every((event) => event.kind !== 'error'));
+        accepted++;
+        expect([...getoptLong(words, NSCTL_OPTIONS)]).toEqual(events);
+        const ours = parseArgs(words);
+        expect(ours).toEqual(parseArgsWith(words, NSENTER_OPTIONS));
+        expect(ours.stop?.kind).not.toBe('list-targets');
+        expect(ours.stop?.kind).not.toBe('completion');
+        if (ours.options !== undefined) {
+          const { explain, json, pty, hostTools } = ours.options;
+          expect({ explain, json, pty, hostTools }).toEqual({ explain: false, json: false, pty: false, hostTools: false });
+        }
+      }),
+      { numRuns: 3000 },
+    );
+    expect(accepted).toBeGreaterThan(500);
+  });
+
+  test("where nsenter refuses, nsctl reads the same up to there, and differs only on a word nsenter calls unrecognized", () => {
+    fc.assert(
+      fc.property(argv, (words) => {
+        const theirs = modelGetopt(words, nsenter);
+        const at = theirs.findIndex((event) => event.kind === 'error');
+        fc.pre(at !== -1);
+        const ours = [...getoptLong(words, NSCTL_OPTIONS)];
+        expect(ours.slice(0, at)).toEqual(theirs.slice(0, at));
+        const refusal = theirs[at]!;
+        if (JSON.stringify(ours[at]) === JSON.stringify(refusal)) return;
+        // Only a long word that selects none of nsenter's options may mean something to nsctl.
+        expect(refusal.kind === 'error' && refusal.message.startsWith("unrecognized option '--")).toBe(true);
+        const word = words[refusal.index]!;
+        const name = word.slice(2).split('=')[0]!;
+        const extensions = NSCTL_OPTIONS.extensions!.filter((option) => option.name.startsWith(name));
+        expect(extensions.length).toBeGreaterThan(0);
+        expect(ours[at]?.index).toBe(refusal.index);
+      }),
+      { numRuns: 2000 },
     );
   });
 });

@@ -1,8 +1,10 @@
 // The command-line parser against nsenter 2.42's rules (nsenter-behaviour.md §1, §2, §10.2, §13).
 import { describe, expect, test } from 'vitest';
 import packageJson from '../../package.json' with { type: 'json' };
+import { shortOptionsFrom } from '../../src/cli/getopt.ts';
 import { helpText, parseArgs, versionText, type Options, type ParseStop } from '../../src/cli/index.ts';
 import { NSENTER_OPTIONS } from '../../src/cli/parse.ts';
+import { NSCTL_OPTIONS, OPTION_SPECS } from '../../src/cli/table.ts';
 
 function options(argv: readonly string[]): Options {
   const result = parseArgs(argv);
@@ -386,6 +388,10 @@ describe('plain flags', () => {
         userParent: false,
         followContext: false,
         program: [],
+        explain: false,
+        json: false,
+        pty: false,
+        hostTools: false,
       },
     });
   });
@@ -409,22 +415,161 @@ describe('plain flags', () => {
   });
 });
 
+describe("nsenter 2.42's option table, as the one table makes it", () => {
+  test('the short options are those of its optstring, with the same argument rules', () => {
+    const optstring = '+ahVt:m::u::i::n::N:p::C::U::T::S:G:r::w::W::ecFZ';
+    const rules = (options: typeof NSENTER_OPTIONS.short) => Object.fromEntries(options.map((option) => [option.letter, option.argument]));
+    expect(rules(NSENTER_OPTIONS.short)).toEqual(rules(shortOptionsFrom(optstring)));
+    expect(NSENTER_OPTIONS.short).toHaveLength(shortOptionsFrom(optstring).length);
+  });
+
+  test('the long options are its long options, in its order (the order of ambiguity messages)', () => {
+    expect(NSENTER_OPTIONS.long.map((option) => `${option.name}:${option.argument}:${option.key}`)).toEqual([
+      'all:none:a',
+      'help:none:h',
+      'version:none:V',
+      'target:required:t',
+      'mount:optional:m',
+      'uts:optional:u',
+      'ipc:optional:i',
+      'net:optional:n',
+      'net-socket:required:N',
+      'pid:optional:p',
+      'user:optional:U',
+      'cgroup:optional:C',
+      'time:optional:T',
+      'setuid:required:S',
+      'setgid:required:G',
+      'root:optional:r',
+      'wd:optional:w',
+      'wdns:optional:W',
+      'env:none:e',
+      'no-fork:none:F',
+      'join-cgroup:none:c',
+      'preserve-credentials:none:preserve-credentials',
+      'keep-caps:none:keep-caps',
+      'user-parent:none:user-parent',
+    ]);
+    expect(NSENTER_OPTIONS.extensions).toBeUndefined();
+  });
+
+  test("nsctl's own options are long only, and each one's full name selects it", () => {
+    const extensions = OPTION_SPECS.filter((spec) => spec.extension);
+    expect(extensions.map((spec) => spec.long)).toEqual(['list-targets', 'verbose', 'explain', 'json', 'pty', 'host-tools', 'completion']);
+    for (const spec of extensions) {
+      expect(spec.short).toBeUndefined();
+      // A name that were a prefix of one of nsenter's would never reach the extension.
+      expect(NSENTER_OPTIONS.long.some((option) => option.name.startsWith(spec.long!))).toBe(false);
+    }
+    expect(NSCTL_OPTIONS.extensions?.map((option) => option.name)).toEqual(extensions.map((spec) => spec.long));
+  });
+});
+
+describe("nsctl's own long options (docs/compat.md)", () => {
+  test.each<[string[], ParseStop]>([
+    // nsenter's abbreviations keep their meaning however many extensions share their first letters.
+    [['--v'], { kind: 'version' }],
+    [['--ver'], { kind: 'version' }],
+    [['--vers'], { kind: 'version' }],
+    [['--h'], { kind: 'help' }],
+    [['--p'], usage("option '--p' is ambiguous; possibilities: '--pid' '--preserve-credentials'")],
+    [['--pt=x'], usage("option '--pty' doesn't allow an argument")],
+    [['--pty=x'], usage("option '--pty' doesn't allow an argument")],
+    [['--explain='], usage("option '--explain' doesn't allow an argument")],
+    [['--list-targets=x'], usage("option '--list-targets' doesn't allow an argument")],
+    [['--completion'], usage("option '--completion' requires an argument")],
+    [['--comp'], usage("option '--completion' requires an argument")],
+    [['--completion', 'tcsh'], error("unsupported shell for --completion: 'tcsh' (bash, zsh or fish)")],
+    [['--completion='], error("unsupported shell for --completion: '' (bash, zsh or fish)")],
+    [['--completion', 'bash'], { kind: 'completion', shell: 'bash' }],
+    [['--completion=zsh'], { kind: 'completion', shell: 'zsh' }],
+    [['--co', 'fish', '-x'], { kind: 'completion', shell: 'fish' }],
+    [['-x', '--completion', 'bash'], usage("invalid option -- 'x'")],
+    [['--foo'], usage("unrecognized option '--foo'")],
+    [['--verbose'], error('option --verbose works only with --list-targets')],
+    [['--verb', '-t', '1'], error('option --verbose works only with --list-targets')],
+  ])('%j', (argv, expected) => {
+    expect(stop(argv)).toEqual(expected);
+  });
+
+  test('--c stays --cgroup, as in nsenter: --completion needs at least --co', () => {
+    expect(options(['--c']).namespaces.cgroup).toEqual({ from: 'target' });
+    expect(options(['--c=/x']).namespaces.cgroup).toEqual({ from: 'file', early: 0 });
+    expect(stop(['--co', 'bash'])).toEqual({ kind: 'completion', shell: 'bash' });
+  });
+
+  test('--e is --env and --j is --join-cgroup, as in nsenter; --ex and --js are the extensions', () => {
+    expect(options(['--e'])).toMatchObject({ env: true, explain: false });
+    expect(options(['--en'])).toMatchObject({ env: true, explain: false });
+    expect(options(['--ex'])).toMatchObject({ env: false, explain: true });
+    expect(options(['--j'])).toMatchObject({ joinCgroup: true, json: false });
+    expect(options(['--jo'])).toMatchObject({ joinCgroup: true, json: false });
+    expect(options(['--js'])).toMatchObject({ joinCgroup: false, json: true });
+    expect(options(['--ho'])).toMatchObject({ hostTools: true });
+    expect(options(['--pt'])).toMatchObject({ pty: true });
+  });
+
+  test('each flag sets its field and nothing else', () => {
+    const parsed = options(['-t', '1', '-a', '--explain', '--json', '--pty', '--host-tools', 'sh']);
+    expect(parsed).toMatchObject({ target: 1, all: true, explain: true, json: true, pty: true, hostTools: true, program: ['sh'] });
+    expect(options(['-t', '1', '-a'])).toMatchObject({ explain: false, json: false, pty: false, hostTools: false });
+  });
+
+  test('after the program they are the program\'s', () => {
+    expect(options(['sh', '--pty'])).toMatchObject({ pty: false, program: ['sh', '--pty'] });
+    expect(options(['--', '--explain'])).toMatchObject({ explain: false, program: ['--explain'] });
+  });
+
+  test('--list-targets reads the rest of the command line for --verbose, in either order', () => {
+    expect(stop(['--list-targets'])).toEqual({ kind: 'list-targets', verbose: false });
+    expect(stop(['--list-targets', '--verbose'])).toEqual({ kind: 'list-targets', verbose: true });
+    expect(stop(['--verbose', '--list-targets'])).toEqual({ kind: 'list-targets', verbose: true });
+    expect(stop(['--l', '--verb'])).toEqual({ kind: 'list-targets', verbose: true });
+    // A word after the program is the program's, as everywhere.
+    expect(stop(['--list-targets', 'sh', '--verbose'])).toEqual({ kind: 'list-targets', verbose: false });
+  });
+
+  test('--list-targets: errors anywhere on the line are reported, --help still stops where it stands', () => {
+    expect(stop(['--list-targets', '-x'])).toEqual(usage("invalid option -- 'x'"));
+    expect(stop(['--list-targets', '-S', 'abc'])).toEqual(error("failed to parse uid: 'abc'"));
+    expect(stop(['--list-targets', '--help'])).toEqual({ kind: 'help' });
+  });
+});
+
 describe('help and version texts', () => {
   test('the version is the package version', () => {
     expect(versionText()).toBe(`nsctl ${packageJson.version}\n`);
   });
 
-  test('the help names every long option we accept and nothing we do not', async () => {
-    const help = await helpText();
-    for (const option of NSENTER_OPTIONS.long) expect(help).toContain(`--${option.name}`);
+  test('the help names every long option we accept, ours too, each on one line of its own, and nothing we do not', () => {
+    const help = helpText();
+    const lines = help.split('\n');
+    for (const option of [...NSCTL_OPTIONS.long, ...NSCTL_OPTIONS.extensions!]) {
+      const rows = lines.filter((line) => new RegExp(`^  (-\\S, |    )--${option.name}(\\[|\\s|$)`).test(line));
+      expect(rows, option.name).toHaveLength(1);
+    }
     for (const option of NSENTER_OPTIONS.short) {
-      if (option.letter !== 'Z') expect(help).toContain(`-${option.letter},`);
+      const rows = lines.filter((line) => line.startsWith(`  -${option.letter}, `));
+      expect(rows, option.letter).toHaveLength(option.letter === 'Z' ? 0 : 1);
     }
     expect(help).not.toContain('follow-context');
   });
 
-  test('the help fits in 80 columns and ends with one newline', async () => {
-    const help = await helpText();
+  test('the help shows how each argument is given: attached for optional ones, a word for required ones', () => {
+    const help = helpText();
+    expect(help).toContain('  -n, --net[=<file>] ');
+    expect(help).toContain('  -t, --target <target> ');
+    expect(help).toContain('      --completion <shell> ');
+    expect(help).toContain('  -r, --root[=<dir>] ');
+  });
+
+  test('the help points at something an installed user has: the man page', () => {
+    expect(helpText()).not.toContain('docs/');
+    expect(helpText()).toContain('man nsctl');
+  });
+
+  test('the help fits in 80 columns and ends with one newline', () => {
+    const help = helpText();
     for (const line of help.split('\n')) expect(line.length).toBeLessThanOrEqual(80);
     expect(help.endsWith('\n')).toBe(true);
     expect(help.endsWith('\n\n')).toBe(false);

@@ -45,9 +45,9 @@ describe('-t KIND:NAME', () => {
 });
 
 describe('--list-targets', () => {
-  test('stops parsing like --help, and any prefix of it selects it', () => {
-    expect(parseArgs(['--list-targets']).stop).toEqual({ kind: 'list-targets' });
-    expect(parseArgs(['--l']).stop).toEqual({ kind: 'list-targets' });
+  test('stops with list-targets, and any prefix of it selects it', () => {
+    expect(parseArgs(['--list-targets']).stop).toEqual({ kind: 'list-targets', verbose: false });
+    expect(parseArgs(['--l']).stop).toEqual({ kind: 'list-targets', verbose: false });
     expect(parseArgs(['--list-targets=x']).stop).toEqual({ kind: 'usage', message: "option '--list-targets' doesn't allow an argument" });
   });
 
