@@ -7,7 +7,7 @@
 // descriptors, never through process.stdout/stderr streams, which would make them non-blocking.
 import { writeSync } from 'node:fs';
 import { programEnvironment, startupEnvironment, faithfulArguments } from './caller/index.ts';
-import { helpText, parseArgs, versionText } from './cli/index.ts';
+import { completionText, helpText, parseArgs, versionText } from './cli/index.ts';
 import { encodeBytes } from './kernel/bytes.ts';
 import { strerrorOfCode } from './kernel/errno.ts';
 import { buildPlan } from './plan/index.ts';
@@ -41,7 +41,9 @@ export async function main(argv: readonly string[], planFd: number): Promise<Out
       case 'version':
         return printed(versionText());
       case 'list-targets':
-        return printed(await (await targetsStage()).listTargetsText());
+        return printed(await (await targetsStage()).listTargetsText(process.env, { verbose: stop.verbose }));
+      case 'completion':
+        return printed(await completionText(stop.shell));
       case 'usage':
         return failed(stop.message, `Try '${PROGRAM} --help' for more information.`);
       case 'error':
@@ -49,6 +51,9 @@ export async function main(argv: readonly string[], planFd: number): Promise<Out
     }
   }
   let options = parsed.options!;
+  for (const [wanted, name] of [[options.explain, '--explain'], [options.json, '--json'], [options.pty, '--pty'], [options.hostTools, '--host-tools']] as const) {
+    if (wanted === true) return failed(`${name} is not supported yet`);
+  }
   let earlyFiles = parsed.earlyFiles;
   let start: bigint | undefined;
   // `-t KIND:NAME`: resolved once, here, to a PID (or, for netns:, a --net file).
