@@ -79,7 +79,7 @@ static int close_listed(int first)
 				fd = fd * 10 + (*name - '0');
 			if (*name == '\0' && name != buf + off + 19 && fd >= first && fd != dir)
 				(void)close((int)fd);
-			off += reclen;
+			off += (long)reclen;
 		}
 	}
 }
