@@ -96,6 +96,8 @@ _Noreturn void die_by_signal(int sig);
 
 /* The planner's filter (NO_NEW_PRIVS must be set already): 0 or an errno. */
 int install_planner_filter(void);
+/* The filter's classic BPF program: *len instructions of 8 bytes (u16 code, u8 jt, u8 jf, u32 k). */
+const void *planner_filter(size_t *len);
 
 /* ---- planner.c ---- */
 

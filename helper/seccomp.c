@@ -105,10 +105,9 @@ static size_t emit_machine(size_t at, const struct machine *m)
 	return emit(at, BPF_RET_K, 0, 0, SECCOMP_RET_ALLOW);
 }
 
-int install_planner_filter(void)
+const void *planner_filter(size_t *len)
 {
 	size_t at = 0, block[NMACHINES];
-	struct sock_fprog prog;
 
 	/* The dispatch: for machine i, "arch == X ? jump to block i". The jump offsets are filled in
 	 * once the blocks are laid out after it. */
@@ -122,12 +121,19 @@ int install_planner_filter(void)
 	}
 	for (size_t i = 0; i < NMACHINES; i++) {
 		size_t jump = block[i] - (2 + i); /* from the instruction after dispatch entry i */
-		if (jump > 255)
-			return EINVAL;
-		program[1 + i].jt = (uint8_t)jump;
+		program[1 + i].jt = (uint8_t)jump; /* < 100: the blocks are short */
 	}
-	prog.len = (unsigned short)at;
-	prog.filter = program;
+	*len = at;
+	return program;
+}
+
+int install_planner_filter(void)
+{
+	struct sock_fprog prog;
+	size_t len;
+
+	prog.filter = (struct sock_filter *)(uintptr_t)planner_filter(&len);
+	prog.len = (unsigned short)len;
 	if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER_, &prog, 0, 0) != 0)
 		return errno;
 	return 0;
