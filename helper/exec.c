@@ -18,12 +18,12 @@
 static char *no_environment[] = {NULL};
 
 /* getenv(3) over an environment vector: the first entry with that name wins, as in glibc. */
-static const char *lookup(char *const *envp, const char *name)
+static const char *lookup(char *const *program_env, const char *name)
 {
 	size_t n = strlen(name);
-	for (; *envp != NULL; envp++)
-		if (strncmp(*envp, name, n) == 0 && (*envp)[n] == '=')
-			return *envp + n + 1;
+	for (; *program_env != NULL; program_env++)
+		if (strncmp(*program_env, name, n) == 0 && (*program_env)[n] == '=')
+			return *program_env + n + 1;
 	return NULL;
 }
 
@@ -43,18 +43,18 @@ static _Noreturn void exec_failed(const struct step *st, const char *shell, int 
 
 /* execve, and on ENOEXEC the file run by /bin/sh, as glibc's execvp does: argv becomes
  * ["/bin/sh", path, argv[1], …] in the spare slot before argv. errno is the last attempt's. */
-static void execve_or_script(const char *path, char **argv, char **envp)
+static void execve_or_script(const char *path, char **argv, char **program_env)
 {
 	char *saved;
 	int err;
 
-	execve(path, argv, envp);
+	execve(path, argv, program_env);
 	if (errno != ENOEXEC)
 		return;
 	saved = argv[0];
 	argv[-1] = (char *)"/bin/sh";
 	argv[0] = (char *)path;
-	execve("/bin/sh", argv - 1, envp);
+	execve("/bin/sh", argv - 1, program_env);
 	err = errno;
 	argv[0] = saved;
 	errno = err;
@@ -64,7 +64,7 @@ static char candidate[PATH_MAX + NAME_MAX + 2];
 
 _Noreturn void exec_step(struct run_state *rs, const struct step *st)
 {
-	char **argv = st->exec.argv.v, **envp = environment(st, &st->exec.env);
+	char **argv = st->exec.argv.v, **program_env = environment(st, &st->exec.env);
 	const char *file = st->exec.file.s, *p;
 	size_t file_len = st->exec.file.len;
 	int got_eacces = 0;
@@ -74,12 +74,12 @@ _Noreturn void exec_step(struct run_state *rs, const struct step *st)
 	if (file_len == 0)
 		exec_failed(st, NULL, 0, ENOENT);
 	if (strchr(file, '/') != NULL) {
-		execve_or_script(file, argv, envp);
+		execve_or_script(file, argv, program_env);
 		exec_failed(st, NULL, 0, errno);
 	}
 	if (file_len > NAME_MAX)
 		exec_failed(st, NULL, 0, ENAMETOOLONG);
-	p = lookup(envp, "PATH");
+	p = lookup(program_env, "PATH");
 	if (p == NULL)
 		p = DEFAULT_PATH;
 	/* Each element in turn; an empty one is the current directory; one of PATH_MAX bytes or
@@ -92,7 +92,7 @@ _Noreturn void exec_step(struct run_state *rs, const struct step *st)
 			memcpy(candidate, p, len);
 			candidate[len] = '/';
 			memcpy(candidate + (len > 0 ? len + 1 : 0), file, file_len + 1);
-			execve_or_script(candidate, argv, envp);
+			execve_or_script(candidate, argv, program_env);
 			switch (errno) {
 			case EACCES:
 				got_eacces = 1;
@@ -207,8 +207,8 @@ static char login_argv0[PATH_MAX + 1];
  * or $SHELL from its environ) is escaped in the failure line. */
 _Noreturn void exec_login_shell_step(struct run_state *rs, const struct step *st)
 {
-	char **envp = environment(st, &st->login.env);
-	const char *shell = lookup(envp, "SHELL"), *base;
+	char **program_env = environment(st, &st->login.env);
+	const char *shell = lookup(program_env, "SHELL"), *base;
 	char *argv[2];
 	int from_target = (st->flags & F_TARGET_ENV) != 0;
 
@@ -232,6 +232,6 @@ _Noreturn void exec_login_shell_step(struct run_state *rs, const struct step *st
 	memcpy(login_argv0 + 1, base, strlen(base) + 1);
 	argv[0] = login_argv0;
 	argv[1] = NULL;
-	execve(shell, argv, envp);
+	execve(shell, argv, program_env);
 	exec_failed(st, shell, from_target, errno);
 }

@@ -76,7 +76,7 @@ const shQuote = (s: string): string => `'${s.replaceAll("'", `'\\''`)}'`;
 /** A /bin/sh planner: `before`, the plan to fd 3, `after`, exit `status`. */
 export function shPlanner(spec: ShPlanner = {}): Planner {
   const lines = [spec.before ?? ''];
-  if (spec.plan !== undefined) lines.push(`cat ${shQuote(tempFile('plan', spec.plan))} >&3 || exit 99`);
+  if (spec.plan !== undefined) lines.push(`/bin/cat ${shQuote(tempFile('plan', spec.plan))} >&3 || exit 99`);
   lines.push(spec.after ?? '', `exit ${spec.status ?? 0}`);
   return { node: '/bin/sh', script: tempFile('planner.sh', `${lines.join('\n')}\n`) };
 }
