@@ -10,13 +10,13 @@ import { spawn, spawnSync, type StdioOptions } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll } from 'vitest';
 import { copyForAnyUser } from './any-user.ts';
 
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));
-export const HELPER = process.env['NSCTL_TEST_HELPER'] || join(REPO, `prebuilds/linux-${process.arch}/nsctl-helper`);
+export const HELPER = resolve(process.env['NSCTL_TEST_HELPER'] || join(REPO, `prebuilds/linux-${process.arch}/nsctl-helper`));
 export const isRoot = process.getuid?.() === 0;
 export const ci = process.env['CI'] === 'true';
 
