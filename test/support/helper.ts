@@ -3,17 +3,17 @@
 //  - `run`/`start`: `nsctl-helper run NODE SCRIPT ARG…` with a fake planner — by default NODE is
 //    /bin/sh and SCRIPT a temporary script that writes given plan bytes to descriptor 3 and exits
 //    with a given status, with room for any shell before and after; or any program and script;
-//  - as root, or as another user (the helper and the scripts are then copies that user can reach,
-//    test/support/any-user.ts).
+//  - as root, or as another user (the helper and the scripts are then copies in this file's
+//    temporary directory, which every user can reach; the checkout may not be: CI clones into a
+//    0700 directory).
 // NSCTL_TEST_HELPER points every test at another build (the ASan pass sets it).
 import { spawn, spawnSync, type StdioOptions } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll } from 'vitest';
-import { copyForAnyUser } from './any-user.ts';
 
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));
 export const HELPER = resolve(process.env['NSCTL_TEST_HELPER'] || join(REPO, `prebuilds/linux-${process.arch}/nsctl-helper`));
@@ -35,13 +35,17 @@ export function check(bytes: Uint8Array, helper = HELPER): Ran {
 }
 
 let dir: string | undefined;
+// Registered when a test file imports this module, so it runs after that file's tests.
+afterAll(() => {
+  if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+  dir = undefined;
+});
+
 /** This test file's temporary directory (0755, so another user can reach it), removed after it. */
 export function scratch(): string {
   if (dir === undefined) {
-    const made = mkdtempSync(join(tmpdir(), 'nsctl-helper-test-'));
-    chmodSync(made, 0o755);
-    afterAll(() => rmSync(made, { recursive: true, force: true }));
-    dir = made;
+    dir = mkdtempSync(join(tmpdir(), 'nsctl-helper-test-'));
+    chmodSync(dir, 0o755);
   }
   return dir;
 }
@@ -101,6 +105,21 @@ export interface RunOptions {
   readonly helper?: string;
   readonly input?: string | Uint8Array;
   readonly timeout?: number;
+}
+
+const copies = new Map<string, string>();
+/** A copy of `file` (mode 0755) in scratch(), for another user; removed with it. */
+function copyForAnyUser(file: string): string {
+  let copy = copies.get(file);
+  if (copy === undefined) {
+    const dir = join(scratch(), `copy-${count++}`);
+    mkdirSync(dir, { mode: 0o755 });
+    copy = join(dir, file.slice(file.lastIndexOf('/') + 1)); // the same name: /proc/PID/status says it
+    copyFileSync(file, copy);
+    chmodSync(copy, 0o755);
+    copies.set(file, copy);
+  }
+  return copy;
 }
 
 function argv(options: RunOptions): { program: string; args: string[] } {
