@@ -20,14 +20,17 @@
 #define ENVIRON_MAX (4u * 1024u * 1024u)
 /* A kept entry is at least "x=" and a NUL: at most this many in ENVIRON_MAX bytes. */
 #define MAX_ENTRIES (ENVIRON_MAX / 3u + 2u)
-#define TABLE_MAX (1u << 22) /* a power of two ≥ 2 × MAX_ENTRIES */
+#define TABLE_MAX (1u << 21) /* a power of two ≥ 1.5 × MAX_ENTRIES */
 
 enum { DUPLICATE = 0, KEPT = 1, DROPPED = 2 };
 
 static char data[ENVIRON_MAX + 2];
 static uint32_t start[MAX_ENTRIES];   /* offset of each entry with a name and '=' */
 static uint8_t fate[MAX_ENTRIES];
-static uint32_t table[TABLE_MAX];     /* entry index + 1, or 0 for a free place */
+/* A name's place: its hash (compared first) and its entry's index + 1, or 0 for a free place. */
+static struct place {
+	uint32_t hash, entry;
+} table[TABLE_MAX];
 /* The kept entries in order, NULL, then the dropped ones (for the note). */
 static char *vec[MAX_ENTRIES + 2];
 static int loaded;
@@ -100,18 +103,26 @@ static void init_key(void)
 
 static size_t name_len(const char *entry)
 {
-	return (size_t)((const char *)memchr(entry, '=', ENVIRON_MAX) - entry);
+	return strcspn(entry, "=");
 }
 
-/* The place of `name` in the table: where it is, or the free place where it would go. */
-static uint32_t *place(const char *name, size_t len, uint32_t mask)
+/* The place of `name` in the table: where it is, or the free place where it would go (with the
+ * name's hash filled in). Linear probing; the table is at most two-thirds full. */
+static struct place *place(const char *name, size_t len, uint32_t mask)
 {
-	for (uint32_t i = (uint32_t)hash(name, len) & mask;; i = (i + 1) & mask) {
-		uint32_t e = table[i];
-		if (e == 0)
-			return &table[i];
-		if (name_len(data + start[e - 1]) == len && memcmp(data + start[e - 1], name, len) == 0)
-			return &table[i];
+	uint64_t h = hash(name, len);
+	uint32_t tag = (uint32_t)(h >> 32);
+
+	for (uint32_t i = (uint32_t)h & mask;; i = (i + 1) & mask) {
+		struct place *p = &table[i];
+		const char *other;
+		if (p->entry == 0) {
+			p->hash = tag;
+			return p;
+		}
+		other = data + start[p->entry - 1];
+		if (p->hash == tag && memcmp(other, name, len) == 0 && other[len] == '=')
+			return p;
 	}
 }
 
@@ -136,21 +147,23 @@ static void load(const struct step *st, size_t size)
 	}
 
 	/* From the end: the last occurrence of a name is the one kept, at its own place. */
-	while (mask < 2 * n)
+	while (mask < n + n / 2 && mask < TABLE_MAX)
 		mask <<= 1;
 	memset(table, 0, mask * sizeof table[0]);
 	mask -= 1;
 	for (uint32_t i = n; i-- > 0;) {
 		const char *entry = data + start[i];
-		uint32_t *p = place(entry, name_len(entry), mask);
-		fate[i] = *p == 0 ? KEPT : DUPLICATE;
-		if (*p == 0)
-			*p = i + 1;
+		struct place *p = place(entry, name_len(entry), mask);
+		fate[i] = p->entry == 0 ? KEPT : DUPLICATE;
+		if (p->entry == 0)
+			p->entry = i + 1;
 	}
 	for (uint32_t d = 0; d < drop->n; d++) {
-		uint32_t *p = place(drop->v[d], drop->v[d] == NULL ? 0 : strlen(drop->v[d]), mask);
-		if (*p != 0)
-			fate[*p - 1] = DROPPED;
+		struct place *p = place(drop->v[d], strlen(drop->v[d]), mask);
+		if (p->entry != 0)
+			fate[p->entry - 1] = DROPPED;
+		else
+			p->hash = 0; /* leave free places as they were */
 	}
 
 	for (uint32_t i = 0; i < n; i++)
