@@ -915,6 +915,20 @@ describe.runIf(haveTools)('every failure is one line, "nsctl: <what>: <strerror>
     expect(failing({ op: 'join-cgroup', slot: 0, ...fail('cannot join cgroup') }, [file])).toStrictEqual(line('cannot join cgroup: Bad file descriptor'));
   });
 
+  it('socket-netns, ns-owner and pidfd-getfd', () => {
+    const file = open(0, tempFile('not-a-socket', 'x'));
+    expect(failing({ op: 'socket-netns', slot: 1, socket: 0, ...fail('cannot get the network namespace of socket') }, [file])).toStrictEqual(
+      line('cannot get the network namespace of socket: Inappropriate ioctl for device'),
+    );
+    expect(failing({ op: 'ns-owner', slot: 1, of: 0, ...fail('cannot get the owning user namespace') }, [file])).toStrictEqual(
+      line('cannot get the owning user namespace: Inappropriate ioctl for device'),
+    );
+    const self: Step = { op: 'pidfd', slot: 0, pid: process.pid, ...fail('pidfd') };
+    expect(failing({ op: 'pidfd-getfd', slot: 1, pidfd: 0, fd: 0x7ffffff0, ...fail('cannot get descriptor 2147483632 of the target') }, [self])).toStrictEqual(
+      line('cannot get descriptor 2147483632 of the target: Bad file descriptor'),
+    );
+  });
+
   it.runIf(rootOnly)('as nobody: chroot, setgid, setuid and setgroups fail with EPERM (setgroups only after an earlier failure)', () => {
     needRoot();
     const nobody = { uid: 65534, gid: 65534 };
