@@ -1,134 +1,125 @@
 /*
- * libFuzzer harness for the plan decoder: the whole `nsctl-helper --check` path (read_plan,
- * validate_plan, dump_plan) runs in-process on each input, under ASan and UBSan.
+ * libFuzzer harness for the frame decoder (helper/decode.c), under ASan and UBSan. It links the
+ * decoder alone: decoding is pure, so each input is one call, with nothing to reset in between
+ * (the plan and query below are the decoder's output, which it initialises itself).
  *
- * The helper is one C file of static functions, so this file includes it and calls them directly.
- * Built with -DNSCTL_FUZZ, the helper has no main (libFuzzer brings one) and invalid() longjmps back
- * to fuzz_escape instead of exiting; nothing else differs from the release build.
+ * Every input is decoded as a plan frame (what `--check` and `run` do) and as a query frame (what
+ * `run` does with NSCQ frames). An accepted plan must satisfy the invariants perform.c relies on;
+ * a rejected one must come with a reason. libFuzzer's input buffer is exactly `size` bytes on the
+ * heap, so a read past the frame is an ASan report.
  *
  * Build and run: scripts/fuzz SECONDS (seeds: scripts/fuzz-seeds.mjs, from the TypeScript encoder).
  */
-#include "../nsctl-helper.c"
-
 #include <stdlib.h>
-#include <sys/mman.h>
+#include <string.h>
 
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#include <sanitizer/asan_interface.h>
-#define HAVE_ASAN 1
-#endif
-#endif
+#include "../plan.h"
 
-/* The plan arrives on a descriptor, as in the real helper: a memfd holding the input. */
-static int input_fd = -1;
+static struct plan plan;
+static struct query query;
 
-/* How far past body_len the body buffer is poisoned, so that a read beyond the plan's end is an
- * ASan report even though `body` is one 8 MiB static array (stale bytes would hide it). */
-#define POISON_TAIL (64u * 1024u)
+#define CHECK(cond)                                                                                    \
+	do {                                                                                           \
+		if (!(cond))                                                                           \
+			abort();                                                                       \
+	} while (0)
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
+static int in_arena(const char *s)
 {
-	(void)argc;
-	(void)argv;
-	input_fd = memfd_create("nsctl-fuzz-plan", MFD_CLOEXEC);
-	if (input_fd < 0)
-		abort();
-	/* The dump goes to stdout; keep libFuzzer's own output (stderr) readable. */
-	int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
-	if (devnull < 0 || dup2(devnull, STDOUT_FILENO) < 0)
-		abort();
-	(void)close(devnull);
-	return 0;
+	return s >= plan.arena && s < plan.arena + plan.arena_used;
 }
 
-/* Undo the previous input: validation assumes the fresh .bss of a new process. */
-static void reset_state(void)
+static void check_str(const struct str *s)
 {
-	uint32_t used_vec = plan.nargs + plan.nenv + 3;
-	if (used_vec > MAX_STRINGS + 3)
-		abort();
-	memset(vec, 0, used_vec * sizeof vec[0]);
-	memset(steps, 0, (step_count < MAX_STEPS ? step_count + 1 : MAX_STEPS) * sizeof steps[0]);
-	memset(&plan, 0, sizeof plan);
-	step_count = 0;
-	arena_used = 0;
-	body_len = 0;
-	out_len = 0;
-	mode = MODE_CHECK;
+	CHECK(s->s != NULL && in_arena(s->s));
+	CHECK(strlen(s->s) == s->len && s->s + s->len < plan.arena + plan.arena_used);
 }
 
-/* What a plan that passed validation must look like; any failure is a crash for libFuzzer. */
-static void check_invariants(void)
+static void check_list(const struct list *l, uint32_t *strings)
 {
-	if (step_count == 0 || step_count > MAX_STEPS)
-		abort();
-	uint16_t last = steps[step_count - 1].type;
-	if (last != R_EXEC && last != R_EXEC_LOGIN_SHELL)
-		abort();
-	if (arena_used > body_len || plan.defined > MAX_SLOTS || plan.inherited > MAX_INHERITED)
-		abort();
-	if (plan.nargs + plan.nenv > MAX_STRINGS)
-		abort();
-	if (last == R_EXEC && plan.nargs == 0)
-		abort();
-	for (uint32_t i = 0; i < step_count; i++) {
-		const struct step *st = &steps[i];
-		switch (st->type) {
-		case R_SETNS:
-			if (st->a >= plan.defined || namespace_name(st->b) == NULL)
-				abort();
-			break;
-		case R_SAVE_CWD:
-		case R_OPEN_LATE:
-		case R_CHROOT:
-		case R_CHDIR:
-			if (st->a >= plan.defined)
-				abort();
-			break;
-		case R_EXEC:
-		case R_EXEC_LOGIN_SHELL:
-			if (st->s == NULL || i != step_count - 1)
-				abort();
-			break;
-		default:
-			if (st->type == 0 || st->type >= R_TYPE_COUNT || !RECORDS[st->type].is_step)
-				abort();
-		}
+	CHECK(l->v != NULL && l->v > plan.ptrs && l->v + l->n < plan.ptrs + plan.ptrs_used);
+	CHECK(l->v[l->n] == NULL);
+	for (uint32_t i = 0; i < l->n; i++) {
+		struct str s = {l->v[i], (uint32_t)strlen(l->v[i])};
+		check_str(&s);
 	}
-	/* argv and envp are NULL-terminated, as execve needs. */
-	if (vec[1 + plan.nargs] != NULL || vec[plan.nargs + 2 + plan.nenv] != NULL)
-		abort();
+	*strings += l->n;
+}
+
+/* What a plan that passed validation must look like: what perform.c takes for granted. */
+static void check_plan(size_t size)
+{
+	uint32_t defined = 0, strings = 0, forks = 0;
+
+	CHECK(plan.nsteps >= 1 && plan.nsteps <= MAX_STEPS);
+	CHECK(plan.arena_used <= size && plan.arena_used <= sizeof plan.arena);
+	for (uint32_t i = 0; i < plan.nsteps; i++) {
+		const struct step *st = &plan.steps[i];
+		const struct record_spec *spec = record_spec(st->type);
+		int last = i == plan.nsteps - 1;
+
+		CHECK(spec != NULL && spec->is_step);
+		CHECK((st->type == R_EXEC || st->type == R_EXEC_LOGIN_SHELL) == last);
+		for (unsigned t = 0; t < spec->ntexts; t++)
+			check_str(&st->texts[t]);
+		check_str(&st->hint);
+		for (unsigned f = 0; f < spec->nfields; f++) {
+			const struct field_spec *fs = &spec->fields[f];
+			const void *at = (const char *)st + fs->offset;
+			uint32_t v = *(const uint32_t *)at;
+			switch (fs->kind) {
+			case K_NEW:
+				CHECK(v == defined && v < MAX_SLOTS);
+				break;
+			case K_SLOT:
+				CHECK(v < defined);
+				break;
+			case K_BASE:
+			case K_OPT_SLOT:
+				CHECK(v == SLOT_NONE || v < defined);
+				break;
+			case K_MASK:
+				CHECK(v != 0 && (v & ~NAMESPACE_MASK) == 0);
+				break;
+			case K_ENUM:
+				CHECK(v <= HOW_APPEND);
+				break;
+			case K_STR:
+				check_str(at);
+				break;
+			case K_LIST:
+				check_list(at, &strings);
+				break;
+			default:
+				break;
+			}
+		}
+		for (unsigned f = 0; f < spec->nfields; f++)
+			defined += spec->fields[f].kind == K_NEW;
+		forks += st->type == R_FORK;
+		if (st->type == R_EXEC)
+			CHECK(st->exec.argv.n >= 1);
+		if (st->type == R_PIDFD)
+			CHECK(st->pidfd.pid >= 1 && st->pidfd.pid <= 0x7fffffffu);
+	}
+	CHECK(forks <= 1 && strings <= MAX_LIST_STRINGS);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	reset_state();
-	if (ftruncate(input_fd, 0) != 0 || lseek(input_fd, 0, SEEK_SET) != 0)
-		abort();
-	if (size > 0 && write_full(input_fd, data, size) != 0)
-		abort();
-	if (lseek(input_fd, 0, SEEK_SET) != 0)
-		abort();
+	struct reason why;
 
-	if (setjmp(fuzz_escape) != 0) {
-#ifdef HAVE_ASAN
-		ASAN_UNPOISON_MEMORY_REGION(body, sizeof body);
-#endif
-		return 0; /* rejected: the reason was formatted, as --check would print it */
+	if (decode_plan_frame(data, size, &plan, &why) == 0)
+		check_plan(size);
+	else
+		CHECK(why.text[0] != '\0' && memchr(why.text, '\0', sizeof why.text) != NULL);
+
+	if (decode_query_frame(data, size, &query, &why) == 0) {
+		CHECK(query.n <= MAX_QUERY_RECORDS && query.arena_used <= size);
+		for (uint32_t i = 0; i < query.n; i++)
+			CHECK(query.paths[i] >= query.arena && query.paths[i] + strlen(query.paths[i]) < query.arena + query.arena_used);
+	} else {
+		CHECK(why.text[0] != '\0');
 	}
-	read_plan(input_fd);
-#ifdef HAVE_ASAN
-	{
-		size_t tail = sizeof body - body_len < POISON_TAIL ? sizeof body - body_len : POISON_TAIL;
-		ASAN_POISON_MEMORY_REGION(body + body_len, tail);
-	}
-#endif
-	validate_plan();
-	check_invariants();
-	dump_plan();
-#ifdef HAVE_ASAN
-	ASAN_UNPOISON_MEMORY_REGION(body, sizeof body);
-#endif
 	return 0;
 }

@@ -1,128 +1,105 @@
-// The foreign helpers in prebuilds/ (arm64, arm, ppc64le, s390x), run under qemu-user: their
-// `--check` mode must print the same dump as TypeScript for the same plan, and nsctl must enter a
-// real UTS and network namespace through them, via NSCTL_HELPER pointing at a wrapper script that
-// execs `qemu-<arch>-static <helper> "$@"`. The plan channel fd crosses the script and qemu.
-//
-// User, mount and time joins cannot be tested under qemu-user: qemu-user runs the guest with extra
-// threads of its own, and the kernel refuses setns into a mount or user namespace (EINVAL) or a
-// time namespace (EUSERS) from a multi-threaded process — the very reason the helper exists
-// (helper-notes.md §0.2). The last test pins that, so nobody mistakes it for a helper bug.
+// The prebuilt helpers of every architecture (prebuilds/), and prebuilds/machines, which bin/nsctl
+// reads to pick one:
+//  - each machines line names an existing helper whose first 10 non-NUL bytes are its ident, which
+//    is also how `IFS= read -r` in dash, bash and busybox sh begins, and whose ELF header says the
+//    machine that `uname -m` names;
+//  - under qemu-user, each foreign helper decodes and dumps plans exactly as the model does, and
+//    rejects bad ones with the same reason;
+//  - `run` under qemu-user gets as far as the planner's seccomp filter, which qemu-user refuses
+//    (it does not emulate seccomp for its guest): the helper then refuses to start the planner, as
+//    it must on any kernel without seccomp filters. Nothing of the plan runs there, so the steps
+//    are tested with the native helper (test/unit/helper-hardening.test.ts).
 import { spawnSync } from 'node:child_process';
-import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
-import type { Plan } from '../../src/plan/plan.ts';
-import { decodeWire, dumpWire, encodePlan } from '../../src/wire/index.ts';
-import { REPO, scratch, toolsPresent } from '../support/pack.ts';
-import { nsctl, nsLink, rootTestsEnabled, startTarget, type Target } from '../support/targets.ts';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { encodePlan } from '../../src/wire/index.ts';
+import { REPO, tempFile } from '../support/helper.ts';
+import { toolsPresent } from '../support/pack.ts';
+import { modelCheck, validPlan } from '../support/wire-model.ts';
 
-/** process.arch of each foreign helper → qemu-user's name for it. */
-const FOREIGN = [
-  { arch: 'arm64', qemu: 'aarch64' },
-  { arch: 'arm', qemu: 'arm' },
-  { arch: 'ppc64', qemu: 'ppc64le' },
-  { arch: 's390x', qemu: 's390x' },
-].filter((foreign) => foreign.arch !== process.arch);
-
+/** process.arch of each helper → qemu-user's name, ELF e_machine and `uname -m` names. */
+const HELPERS = [
+  { arch: 'x64', qemu: 'x86_64', machine: 0x3e, unames: ['x86_64'] },
+  { arch: 'arm64', qemu: 'aarch64', machine: 0xb7, unames: ['aarch64'] },
+  { arch: 'arm', qemu: 'arm', machine: 0x28, unames: ['armv7l', 'armv8l'] },
+  { arch: 'ppc64', qemu: 'ppc64le', machine: 0x15, unames: ['ppc64le'] },
+  { arch: 's390x', qemu: 's390x', machine: 0x16, unames: ['s390x'] },
+] as const;
+const FOREIGN = HELPERS.filter((h) => h.arch !== process.arch);
 const helperOf = (arch: string): string => join(REPO, `prebuilds/linux-${arch}/nsctl-helper`);
 
-const PLANS: readonly Plan[] = [
-  { files: [], steps: [{ op: 'exec', file: 'true', argv: ['true'], env: [], searchPath: '/usr/bin:/bin' }] },
-  {
-    files: [
-      { kind: 'path', path: '/proc/1/ns/uts' },
-      { kind: 'path', path: '/proc/1/ns/net' },
-      { kind: 'path', path: '/proc/1/root' },
-    ],
-    steps: [
-      { op: 'setgroups', attempt: 'before-switch' },
-      { op: 'setns', slot: 0, ns: 'uts', soft: true },
-      { op: 'setns', slot: 1, ns: 'net', soft: false },
-      { op: 'save-cwd', slot: 3 },
-      { op: 'chroot', slot: 2 },
-      { op: 'chdir', slot: 3 },
-      { op: 'fork' },
-      { op: 'setgid', gid: 4294967294 },
-      { op: 'setuid', uid: 1000 },
-      { op: 'exec', file: 'sh', argv: ['sh', '-c', 'echo "ü\t$0"', 'x'], env: ['A=1', 'PATH=/bin'], searchPath: undefined },
-    ],
-  },
-  { files: [{ kind: 'path', path: '/proc/self/ns/mnt' }], steps: [{ op: 'exec-login-shell', fallback: '/bin/sh', env: ['TERM=dumb'] }] },
-];
+describe('prebuilds/machines', () => {
+  const lines = readFileSync(join(REPO, 'prebuilds/machines'), 'latin1').split('\n');
 
-function qemuCheck(qemu: string, arch: string, bytes: Uint8Array): { status: number | null; stdout: string; stderr: string } {
-  const result = spawnSync(`qemu-${qemu}-static`, [helperOf(arch), '--check'], { input: bytes, encoding: 'latin1', timeout: 30_000, killSignal: 'SIGKILL' });
-  if (result.error) throw result.error;
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
-}
+  it('has one line per supported uname -m, each "<uname -m> <dir> <ident>"', () => {
+    expect(lines.pop()).toBe(''); // ends with a newline
+    expect(lines.map((l) => l.split(' ').slice(0, 2).join(' '))).toEqual(HELPERS.flatMap((h) => h.unames.map((u) => `${u} linux-${h.arch}`)));
+    for (const line of lines) expect(line.split(' ')).toHaveLength(3);
+  });
 
-describe.runIf(toolsPresent(...FOREIGN.map((foreign) => `qemu-${foreign.qemu}-static`)))('foreign helpers under qemu-user: --check', () => {
-  for (const { arch, qemu } of FOREIGN) {
-    it(`linux-${arch} prints the same dump as TypeScript for valid plans and the same reason for a cut-off one`, () => {
-      for (const plan of PLANS) {
-        const bytes = encodePlan(plan, 3);
-        const decoded = decodeWire(bytes);
-        expect(decoded.ok).toBe(true);
-        if (!decoded.ok) continue;
-        expect(qemuCheck(qemu, arch, bytes)).toEqual({ status: 0, stdout: dumpWire(decoded.wire), stderr: '' });
+  it.each(HELPERS.map((h) => [h.arch, h] as const))('linux-%s: the ident is the first 10 non-NUL bytes, the ELF header names its machine', (_, { arch, machine }) => {
+    const bytes = readFileSync(helperOf(arch));
+    const ident = Buffer.from(bytes.subarray(0, 64).filter((b) => b !== 0).subarray(0, 10)).toString('latin1');
+    for (const line of lines.filter((l) => l.split(' ')[1] === `linux-${arch}`)) expect(line.split(' ')[2]).toBe(ident);
+    expect(bytes.subarray(0, 4).toString('latin1')).toBe('\x7fELF');
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const littleEndian = bytes[5] === 1;
+    expect(view.getUint16(18, littleEndian)).toBe(machine); // e_machine
+    expect(view.getUint16(16, littleEndian)).toBe(2); // ET_EXEC: static, not PIE
+  });
 
-        const cut = bytes.subarray(0, bytes.length - 3);
-        const reason = decodeWire(cut);
-        expect(reason.ok).toBe(false);
-        if (reason.ok) continue;
-        expect(qemuCheck(qemu, arch, cut)).toEqual({ status: 1, stdout: '', stderr: `nsctl-helper: invalid plan: ${reason.reason}\n` });
-      }
-    });
-  }
+  const shells = [['dash'], ['bash'], ['busybox', 'sh']];
+  it.runIf(toolsPresent('dash', 'bash', 'busybox')).each(HELPERS.map((h) => h.arch))('linux-%s: `IFS= read -r x < helper` begins with the ident in dash, bash and busybox sh', (arch) => {
+    const ident = lines.find((l) => l.split(' ')[1] === `linux-${arch}`)!.split(' ')[2]!;
+    for (const sh of shells) {
+      const r = spawnSync(sh[0]!, [...sh.slice(1), '-c', 'IFS= read -r x < "$1"; printf %s "$x"', 'sh', helperOf(arch)], { encoding: 'latin1' });
+      expect(r.stdout.slice(0, 10), sh.join(' ')).toBe(ident);
+    }
+  });
+
+  it('names this machine', () => {
+    const uname = spawnSync('uname', ['-m'], { encoding: 'utf8' }).stdout.trim();
+    expect(lines.find((l) => l.startsWith(`${uname} `))?.split(' ')[1]).toBe(`linux-${process.arch}`);
+  });
 });
 
-describe.runIf(rootTestsEnabled() && toolsPresent(...FOREIGN.map((foreign) => `qemu-${foreign.qemu}-static`)))(
-  'foreign helpers under qemu-user: entering a real target through NSCTL_HELPER',
-  () => {
-    const dir = scratch('qemu');
-    let target: Target;
-    const wrappers = new Map<string, string>();
-    beforeAll(async () => {
-      target = await startTarget({ unshare: ['-u', '-n', '-m'], setup: 'hostname nsctl-qemu' });
-      for (const { arch, qemu } of FOREIGN) {
-        // The helper is started as `<wrapper> run <fd>`: record what fd <fd> is before qemu runs.
-        const wrapper = join(dir, `helper-${arch}`);
-        writeFileSync(
-          wrapper,
-          `#!/bin/sh\n/usr/bin/readlink "/proc/self/fd/$2" > '${join(dir, `channel-${arch}`)}'\n` +
-            `exec /usr/bin/qemu-${qemu}-static '${helperOf(arch)}' "$@"\n`,
-        );
-        chmodSync(wrapper, 0o755);
-        wrappers.set(arch, wrapper);
-      }
-    });
+const haveQemu = toolsPresent(...FOREIGN.map((h) => `qemu-${h.qemu}-static`));
 
-    for (const { arch } of FOREIGN) {
-      it(`linux-${arch} joins the target's UTS and network namespaces, with the plan channel intact`, () => {
-        const env = { ...process.env, NSCTL_HELPER: wrappers.get(arch)! };
-        const show = 'hostname; readlink /proc/self/ns/uts /proc/self/ns/net';
-        expect(nsctl(['-t', String(target.pid), '-n', '-u', 'sh', '-c', show], { env })).toMatchObject({
-          stdout: `nsctl-qemu\n${nsLink(target.pid, 'uts')}\n${nsLink(target.pid, 'net')}\n`,
-          stderr: '',
-          status: 0,
-        });
-        expect(readFileSync(join(dir, `channel-${arch}`), 'utf8')).toMatch(/^socket:\[\d+\]\n$/);
-        // A failure after the joins comes back over the same channel, as from the native helper.
-        const args = ['-t', String(target.pid), '-n', '-u', '/nonexistent/program'];
-        expect(nsctl(args, { env })).toEqual(nsctl(args));
-      });
+describe.runIf(haveQemu)('foreign helpers under qemu-user', () => {
+  const qemu = (h: (typeof HELPERS)[number], args: string[], input?: Uint8Array): { status: number | null; signal: string | null; stdout: string; stderr: string } => {
+    const r = spawnSync(`qemu-${h.qemu}-static`, [helperOf(h.arch), ...args], { input, encoding: 'latin1', timeout: 60_000, killSignal: 'SIGKILL', maxBuffer: 64 * 1024 * 1024 });
+    if (r.error) throw r.error;
+    return { status: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
+  };
+
+  it.each(FOREIGN.map((h) => [h.arch, h] as const))("linux-%s: --check prints the model's dump for valid plans and its reason for damaged ones", (_, h) => {
+    const plans = fc.sample(validPlan, { numRuns: 25, seed: 42 });
+    for (const plan of plans) {
+      const bytes = encodePlan(plan);
+      const model = modelCheck(bytes);
+      if (!model.ok) throw new Error(model.reason);
+      expect(qemu(h, ['--check'], bytes)).toStrictEqual({ status: 0, signal: null, stdout: model.dump, stderr: '' });
+      for (const cut of [bytes.length - 1, 20, 3]) {
+        const reason = modelCheck(bytes.subarray(0, cut));
+        if (reason.ok) throw new Error('a cut plan passed');
+        expect(qemu(h, ['--check'], bytes.subarray(0, cut))).toStrictEqual({ status: 1, signal: null, stdout: '', stderr: `nsctl-helper: invalid plan: ${reason.reason}\n` });
+      }
     }
+  });
 
-    it('cannot join a mount namespace under qemu-user, which is multi-threaded (the native helper can)', () => {
-      const T = String(target.pid);
-      expect(nsctl(['-t', T, '-m', 'true'])).toMatchObject({ stderr: '', status: 0 });
-      for (const { arch } of FOREIGN) {
-        const env = { ...process.env, NSCTL_HELPER: wrappers.get(arch)! };
-        expect(nsctl(['-t', T, '-m', 'true'], { env })).toMatchObject({
-          stderr: "PROG: reassociate to namespace 'ns/mnt' failed: Invalid argument\n",
-          status: 1,
-        });
-      }
+  it.each(FOREIGN.map((h) => [h.arch, h] as const))('linux-%s: run refuses to start the planner without its seccomp filter, and nothing runs', (_, h) => {
+    const marker = `${tempFile('marker-dir', '')}.ran`;
+    const script = tempFile('planner.sh', `echo ran > '${marker}'\n`);
+    expect(qemu(h, ['run', '/bin/sh', script])).toStrictEqual({
+      status: 1,
+      signal: null,
+      stdout: '',
+      stderr: 'nsctl: cannot run the planner: seccomp: Invalid argument\n',
     });
-  },
-);
+    expect(existsSync(marker)).toBe(false);
+    // The command line is checked before anything else.
+    expect(qemu(h, ['run'])).toMatchObject({ status: 2, stderr: expect.stringContaining('nsctl-helper: run needs NODE and SCRIPT\n') });
+  });
+});

@@ -1,472 +1,371 @@
-// The plan wire format: exact bytes, every rejection rule (TypeScript and helper word for word),
-// the error reply, and a few real runs of `nsctl-helper run 3`. Never skipped: the helper must exist.
-
+// Every rejection text of docs/plan-format.md's "Validation", word for word, from both the model
+// decoder (test/support/wire-model.ts) and the helper's `--check`; the dump of a valid plan; the
+// helper's command line; and the query frames of `run`. Never skipped: the helper must exist.
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import type { Socket } from 'node:net';
-import { constants, tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
-import type { Plan, Step } from '../../src/plan/plan.ts';
-import {
-  decodePlan,
-  decodeReply,
-  decodeWire,
-  dumpPlan,
-  encodePlan,
-  PlanEncodingError,
-  RecordType,
-  SubOp,
-  type HelperReply,
-} from '../../src/wire/index.ts';
+import { existsSync, readlinkSync, statSync } from 'node:fs';
+import { constants } from 'node:os';
+import { describe, expect, it } from 'vitest';
+import type { Step } from '../../src/plan/plan.ts';
+import { encodeNsFactsQuery, encodePlan, MAX_LIST_STRINGS, planRecord } from '../../src/wire/index.ts';
+import { check, ci, HELPER, isRoot, nodePlanner, run, shPlanner, until } from '../support/helper.ts';
+import { decodeAnswerFrame, decodeQueryFrame, modelCheck } from '../support/wire-model.ts';
 
-// NSCTL_TEST_HELPER points the tests at another build (an ASan build, or a qemu wrapper on CI).
-const HELPER =
-  process.env['NSCTL_TEST_HELPER'] ?? fileURLToPath(new URL(`../../prebuilds/linux-${process.arch}/nsctl-helper`, import.meta.url));
-const { ENOENT, EACCES, EINVAL, EBADF, ENOTDIR } = constants.errno;
+// ---- Raw bytes ---------------------------------------------------------------------------------
 
-function check(bytes: Uint8Array): { status: number | null; signal: string | null; stdout: string; stderr: string } {
-  const r = spawnSync(HELPER, ['--check'], { input: bytes, encoding: 'latin1', maxBuffer: 256 * 1024 * 1024 });
-  if (r.error) throw r.error;
-  return { status: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
-}
-
-/** A plan buffer from raw records, so tests can write what the encoder never would. */
-type RawRecord = readonly [type: number, flags: number, payload: Uint8Array];
-
-function u32(...values: number[]): Uint8Array {
-  const out = new Uint8Array(values.length * 4);
-  const view = new DataView(out.buffer);
-  values.forEach((v, i) => view.setUint32(i * 4, v >>> 0, true));
-  return out;
-}
-
-function str(s: string): Uint8Array {
-  return new TextEncoder().encode(s);
-}
-
+const enc = new TextEncoder();
 function cat(...parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let off = 0;
+  let at = 0;
   for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
+    out.set(p, at);
+    at += p.length;
   }
   return out;
 }
+const u16 = (v: number): Uint8Array => Uint8Array.of(v & 0xff, (v >>> 8) & 0xff);
+const u32 = (...vs: number[]): Uint8Array => cat(...vs.map((v) => cat(u16(v & 0xffff), u16(v >>> 16))));
+const u64 = (v: bigint): Uint8Array => cat(u32(Number(v & 0xffffffffn)), u32(Number(v >> 32n)));
+const str = (s: string | Uint8Array): Uint8Array => {
+  const b = typeof s === 'string' ? enc.encode(s) : s;
+  return cat(u32(b.length), b);
+};
+const list = (...items: string[]): Uint8Array => cat(u32(items.length), ...items.map((s) => str(s)));
 
-function body(records: readonly RawRecord[]): Uint8Array {
-  return cat(
-    ...records.map(([type, flags, payload]) => {
-      const head = new Uint8Array(8);
-      const view = new DataView(head.buffer);
-      view.setUint16(0, type, true);
-      view.setUint16(2, flags, true);
-      view.setUint32(4, payload.length, true);
-      return cat(head, payload);
-    }),
-  );
-}
+/** A record: type, flags, payload. */
+const rec = (type: number, flags: number, ...payload: Uint8Array[]): Uint8Array => {
+  const p = cat(...payload);
+  return cat(u16(type), u16(flags), u32(p.length), p);
+};
+/** The texts and hint a step of this type ends with: "t0", "t1", … and an empty hint. */
+const texts = (op: string): Uint8Array => cat(...planRecord(op)!.texts.map((_, i) => str(`t${i}`)), str(''));
+const TYPE = (op: string): number => planRecord(op)!.type;
+/** A step record with its texts appended. */
+const step = (op: string, flags: number, ...fields: Uint8Array[]): Uint8Array => rec(TYPE(op), flags, ...fields, texts(op));
+const header = (len: number, over: { magic?: string; version?: number; flags?: number; reserved?: number } = {}): Uint8Array =>
+  cat(enc.encode(over.magic ?? 'NSCP'), u16(over.version ?? 2), u16(over.flags ?? 0), u32(len), u32(over.reserved ?? 0));
+const frame = (...records: Uint8Array[]): Uint8Array => {
+  const body = cat(...records);
+  return cat(header(body.length), body);
+};
 
-function header(bodyLen: number, over: { magic?: string; version?: number; flags?: number; reserved?: number } = {}): Uint8Array {
-  const h = new Uint8Array(16);
-  const view = new DataView(h.buffer);
-  h.set(str(over.magic ?? 'NSCP'), 0);
-  view.setUint16(4, over.version ?? 1, true);
-  view.setUint16(6, over.flags ?? 0, true);
-  view.setUint32(8, bodyLen, true);
-  view.setUint32(12, over.reserved ?? 0, true);
-  return h;
-}
-
-function raw(records: readonly RawRecord[]): Uint8Array {
-  const b = body(records);
-  return cat(header(b.length), b);
-}
-
-const T = RecordType;
-const NONE = new Uint8Array(0);
-const END: RawRecord = [T.END, 0, NONE];
-const ARG_SH: RawRecord = [T.ARG, 0, str('sh')];
-const EXEC_SH: RawRecord = [T.EXEC, 0, str('/bin/sh')];
-const SLOTS_4_2: RawRecord = [T.SLOTS, 0, u32(4, 2)];
+const CWD = 0xffffffff;
+const NONE = 0xffffffff;
 const NET = 0x40000000;
+const END = rec(1, 0);
+const EXEC = step('exec', 0, str('true'), list('true'), list());
+const OPEN = (slot: number, flags = 0): Uint8Array => step('open', flags, u32(slot, CWD, 0), str('/'));
 
-/** Both the TS decoder and the helper must reject `bytes` with exactly this reason. */
+/** Both decoders reject `bytes` with exactly this reason. */
 function expectRejected(bytes: Uint8Array, reason: string): void {
-  expect(decodeWire(bytes)).toStrictEqual({ ok: false, reason });
+  expect(modelCheck(bytes)).toStrictEqual({ ok: false, reason });
   expect(check(bytes)).toStrictEqual({ status: 1, signal: null, stdout: '', stderr: `nsctl-helper: invalid plan: ${reason}\n` });
 }
+
+/** Both decoders accept `bytes` with the same dump; returns it. */
+function expectAccepted(bytes: Uint8Array): string {
+  const model = modelCheck(bytes);
+  if (!model.ok) throw new Error(model.reason);
+  expect(check(bytes)).toStrictEqual({ status: 0, signal: null, stdout: model.dump, stderr: '' });
+  return model.dump;
+}
+
+// ---- The command line --------------------------------------------------------------------------
 
 describe('the helper binary', () => {
   it('exists for this machine (run scripts/build-helper if not)', () => {
     expect(existsSync(HELPER), HELPER).toBe(true);
   });
 
-  it('prints usage and exits 2 for unknown arguments', () => {
-    const r = spawnSync(HELPER, ['frobnicate'], { encoding: 'utf8' });
-    expect(r.status).toBe(2);
-    expect(r.stderr).toContain('usage: nsctl-helper run FD | nsctl-helper --check');
+  const usage = 'usage: nsctl-helper run NODE SCRIPT [ARG...] | nsctl-helper --check\n';
+  it.each([
+    [[], "expected 'run' or '--check'"],
+    [['frobnicate'], "unknown command (expected 'run' or '--check')"],
+    [['--check', 'x'], '--check takes no arguments'],
+    [['run'], 'run needs NODE and SCRIPT'],
+    [['run', '/bin/sh'], 'run needs NODE and SCRIPT'],
+  ])('%j: says what is wrong, prints the usage line and exits 2', (args, what) => {
+    const r = spawnSync(HELPER, args, { encoding: 'utf8', input: '' });
+    expect({ status: r.status, stdout: r.stdout, stderr: r.stderr }).toStrictEqual({ status: 2, stdout: '', stderr: `nsctl-helper: ${what}\n${usage}` });
   });
 
-  it.each(['2', '-3', '03', '3x', '', '99999999999'])('refuses run FD %j', (fd) => {
-    const r = spawnSync(HELPER, ['run', fd], { encoding: 'utf8' });
-    expect(r.status).toBe(2);
-    expect(r.stderr).toContain('FD must be a decimal number, at least 3');
-  });
-});
-
-describe('encodePlan', () => {
-  it('writes the bytes docs/plan-format.md shows for its example', () => {
-    const plan: Plan = {
-      files: [{ kind: 'path', path: '/proc/42/ns/net' }],
-      steps: [
-        { op: 'setns', slot: 0, ns: 'net', soft: true },
-        { op: 'exec', file: 'id', argv: ['id'], env: [], searchPath: '/bin' },
-      ],
-    };
-    const hex = Buffer.from(encodePlan(plan, 4)).toString('hex');
-    expect(hex).toBe(
-      [
-        '4e534350 0100 0000 48000000 00000000', // NSCP, version 1, flags 0, body_len 72, reserved 0
-        '0200 0000 08000000 04000000 01000000', // SLOTS first_fd=4 count=1
-        '0300 0100 08000000 00000000 00000040', // SETNS soft slot 0 CLONE_NEWNET
-        '0c00 0000 02000000 6964', // ARG "id"
-        '0e00 0000 04000000 2f62696e', // SEARCH_PATH "/bin"
-        '0f00 0000 02000000 6964', // EXEC "id"
-        '0100 0000 00000000', // END
-      ]
-        .join('')
-        .replaceAll(' ', ''),
-    );
-    expect(check(encodePlan(plan, 4)).stdout).toBe(
-      [
-        'nscp 1',
-        'slots first_fd=4 count=1',
-        'step 0 setns slot=0 nstype=0x40000000 net soft',
-        'step 1 exec "id"',
-        '  arg "id"',
-        '  search-path "/bin"',
-        'end',
-        '',
-      ].join('\n'),
-    );
-  });
-
-  it('dumps strings with \\" \\\\ and \\xHH escapes, the same in TypeScript and the helper', () => {
-    const plan: Plan = {
-      files: [],
-      steps: [{ op: 'exec', file: 'a"b\\c\n', argv: ['é', '\x7f'], env: ['X= y'], searchPath: undefined }],
-    };
-    const dump = dumpPlan(plan, 3);
-    expect(dump).toContain('step 0 exec "a\\"b\\\\c\\x0a"');
-    expect(dump).toContain('  arg "\\xc3\\xa9"\n  arg "\\x7f"\n  env "X= y"\n');
-    expect(check(encodePlan(plan, 3)).stdout).toBe(dump);
-  });
-
-  const exec: Step = { op: 'exec', file: 'true', argv: ['true'], env: [], searchPath: '/bin' };
-  it.each<[string, Plan, RegExp]>([
-    ['a NUL in an argument', { files: [], steps: [{ ...exec, argv: ['a\0b'] } as Step] }, /argument contains a NUL/],
-    ['a lone surrogate', { files: [], steps: [{ ...exec, file: '\ud800' } as Step] }, /not well-formed Unicode/],
-    ['a uid beyond 32 bits', { files: [], steps: [{ op: 'setuid', uid: 2 ** 32 }, exec] }, /is not a u32/],
-    ['a negative gid', { files: [], steps: [{ op: 'setgid', gid: -1 }, exec] }, /is not a u32/],
-  ])('refuses %s with PlanEncodingError', (_name, plan, message) => {
-    expect(() => encodePlan(plan, 3)).toThrow(PlanEncodingError);
-    expect(() => encodePlan(plan, 3)).toThrow(message);
-  });
-
-  // Well-formed bytes of a plan that breaks the helper's rules: the encoder writes them (it does not
-  // re-decode on every run, issue 6), and the helper's own check refuses them before acting.
-  it.each<[string, Plan, RegExp]>([
-    ['no exec at all', { files: [], steps: [{ op: 'fork' }] }, /body ends after 2 records without END|no EXEC/],
-    ['a step after exec', { files: [], steps: [exec, { op: 'fork' }] }, /only END may follow EXEC/],
-    ['an undefined slot', { files: [], steps: [{ op: 'chdir', slot: 0 }, exec] }, /slot 0 is not defined/],
-    ['17 inherited files', { files: Array(17).fill({ kind: 'path', path: 'x' }), steps: [exec] }, /count 17 exceeds 16/],
-  ])('writes %s, which the helper and decodeWire both refuse', (_name, plan, message) => {
-    const bytes = encodePlan(plan, 3);
-    const helper = check(bytes);
-    expect(helper.status).not.toBe(0);
-    expect(helper.stderr).toMatch(message);
-    const decoded = decodeWire(bytes);
-    expect(decoded.ok).toBe(false);
-    expect(decoded.ok ? '' : decoded.reason).toMatch(message);
+  it('--check never dies by a signal: a closed stdout is exit 1 with a line, not SIGPIPE', () => {
+    const many = Array.from({ length: 20_000 }, (_, i) => `VARIABLE_${i}=${'x'.repeat(40)}`);
+    const bytes = encodePlan({ steps: [{ op: 'exec', file: 'true', argv: ['true'], env: many, fail: { what: 'x' } }] });
+    const r = spawnSync('bash', ['-c', '"$0" --check | true; echo "status ${PIPESTATUS[0]}"', HELPER], { input: bytes, encoding: 'utf8' });
+    expect(r.stdout).toBe('status 1\n');
+    expect(r.stderr).toBe('nsctl-helper: cannot write the dump: Broken pipe\n');
   });
 });
 
-describe('decoding: the helper and TypeScript reject the same things with the same words', () => {
-  const ok = raw([ARG_SH, EXEC_SH, END]);
+// ---- The dump ----------------------------------------------------------------------------------
 
-  it('accepts the smallest plan: ARG, EXEC, END with no SLOTS record', () => {
-    expect(decodePlan(ok)).toStrictEqual({
-      ok: true,
-      plan: { firstFd: undefined, slotCount: 0, steps: [{ op: 'exec', file: '/bin/sh', argv: ['sh'], env: [], searchPath: undefined }] },
-    });
-    expect(check(ok)).toMatchObject({ status: 0, stdout: 'nscp 1\nstep 0 exec "/bin/sh"\n  arg "sh"\nend\n' });
+describe('the dump', () => {
+  it("prints docs/plan-format.md's example exactly", () => {
+    const what = 'cannot open /proc/42/ns/net';
+    const steps: Step[] = [
+      { op: 'open', slot: 0, at: 'cwd', how: 'directory', path: '/proc/42', fail: { what } },
+      { op: 'pidfd', slot: 1, pid: 42, fail: { what } },
+      { op: 'check-start', proc: 0, start: 8812n, fail: { what: 'process 42 exited or was replaced after nsctl read it; nothing was entered' } },
+      { op: 'exec', file: 'true', argv: ['true'], env: [], fail: { what: 'failed to execute true' } },
+    ];
+    expect(expectAccepted(encodePlan({ steps }))).toBe(
+      'nscp 2\n' +
+        'step 0 open slot=0 at=cwd how=directory path="/proc/42" texts=["cannot open /proc/42/ns/net"] hint=""\n' +
+        'step 1 pidfd slot=1 pid=42 texts=["cannot open /proc/42/ns/net"] hint=""\n' +
+        'step 2 check-start proc=0 start=8812 texts=["process 42 exited or was replaced after nsctl read it; nothing was entered"] hint=""\n' +
+        'step 3 exec file="true" argv=["true"] env=[] texts=["failed to execute true"] hint=""\n' +
+        'end\n',
+    );
   });
 
-  const b = body([ARG_SH, EXEC_SH, END]);
+  it('prints every field kind, every flag and escaped bytes', () => {
+    const steps: Step[] = [
+      { op: 'open', slot: 0, at: 'cwd', how: 'append', path: 'a"b\\c\x01\x7f', softDenied: true, fail: { what: 'é' }, hint: 'h' },
+      { op: 'pidfd', slot: 1, pid: 2147483647, fail: { what: '' } },
+      { op: 'check-inode', pidfd: 1, inode: 18446744073709551615n, fail: { stat: 's', what: 'w' } },
+      { op: 'setns', fd: 1, mask: ['time', 'user', 'mnt', 'net'], soft: true, fail: { what: '' } },
+      { op: 'environ', fd: 0, proc: 1, late: true, drop: ['LD_PRELOAD', ''], note: 'n', fail: { open: 'o', get: 'g', set: 's' } },
+      { op: 'environ', fd: 0, proc: 'none', drop: [], note: '', fail: { open: 'o', get: 'g', set: 's' } },
+      { op: 'open', slot: 2, at: 1, how: 'read', path: 'x', fail: { what: '' } },
+      { op: 'stat-owner', slot: 2, fail: { what: '' } },
+      { op: 'setgid', id: 0, owner: true, fail: { what: '' } },
+      { op: 'setuid', id: 4294967295, fail: { what: '' } },
+      { op: 'setgroups', afterSwitch: true, fail: { what: '' } },
+      { op: 'keep-caps', fail: { capget: 'a', capset: 'b', ambient: 'c' } },
+      { op: 'exec-login-shell', fallback: '/bin/sh', env: [], targetEnv: true, fail: { what: 'w' } },
+    ];
+    expect(expectAccepted(encodePlan({ steps }))).toBe(
+      'nscp 2\n' +
+        'step 0 open soft-denied slot=0 at=cwd how=append path="a\\"b\\\\c\\x01\\x7f" texts=["\\xc3\\xa9"] hint="h"\n' +
+        'step 1 pidfd slot=1 pid=2147483647 texts=[""] hint=""\n' +
+        'step 2 check-inode pidfd=1 inode=18446744073709551615 texts=["s","w"] hint=""\n' +
+        'step 3 setns soft fd=1 mask=user+net+mnt+time texts=[""] hint=""\n' +
+        'step 4 environ late fd=0 proc=1 drop=["LD_PRELOAD",""] note="n" texts=["o","g","s"] hint=""\n' +
+        'step 5 environ fd=0 proc=none drop=[] note="" texts=["o","g","s"] hint=""\n' +
+        'step 6 open slot=2 at=1 how=read path="x" texts=[""] hint=""\n' +
+        'step 7 stat-owner slot=2 texts=[""] hint=""\n' +
+        'step 8 setgid owner id=0 texts=[""] hint=""\n' +
+        'step 9 setuid id=4294967295 texts=[""] hint=""\n' +
+        'step 10 setgroups after-switch texts=[""] hint=""\n' +
+        'step 11 keep-caps texts=["a","b","c"] hint=""\n' +
+        'step 12 exec-login-shell target-env fallback="/bin/sh" env=[] texts=["w"] hint=""\n' +
+        'end\n',
+    );
+  });
+});
+
+// ---- Every rejection ---------------------------------------------------------------------------
+
+describe('validation: every rule, with the same text in both decoders', () => {
   it.each<[string, Uint8Array, string]>([
-    ['an empty input', NONE, 'header: got 0 of 16 bytes'],
-    ['a short header', ok.subarray(0, 15), 'header: got 15 of 16 bytes'],
-    ['a bad magic', cat(header(b.length, { magic: 'NSCQ' }), b), 'header: bad magic (expected NSCP)'],
-    ['version 2', cat(header(b.length, { version: 2 }), b), 'header: unsupported version 2 (this helper speaks 1)'],
-    ['header flags', cat(header(b.length, { flags: 0x10 }), b), 'header: flags 0x10 must be 0'],
+    ['nothing', new Uint8Array(0), 'header: got 0 of 16 bytes'],
+    ['a cut header', header(0).subarray(0, 10), 'header: got 10 of 16 bytes'],
+    ['a query to --check', cat(header(0, { magic: 'NSCQ' })), 'header: bad magic (expected NSCP)'],
+    ['version 1', header(0, { version: 1 }), 'header: unsupported version 1 (this helper speaks 2)'],
+    ['header flags', header(0, { flags: 0x10 }), 'header: flags 0x10 must be 0'],
     ['a body over 8 MiB', header(8 * 1024 * 1024 + 1), 'header: body length 8388609 exceeds 8388608'],
-    ['a reserved field', cat(header(b.length, { reserved: 0xabc }), b), 'header: reserved field 0xabc must be 0'],
-    ['a short body', ok.subarray(0, ok.length - 1), `body: got ${b.length - 1} of ${b.length} bytes`],
-    ['trailing bytes', cat(ok, new Uint8Array(1)), 'trailing data after the body'],
-    ['an empty body', header(0), 'body ends after 0 records without END'],
-    ['no END', raw([ARG_SH, EXEC_SH]), 'body ends after 2 records without END'],
-    ['a torn record header', cat(header(4), new Uint8Array(4)), 'record 0: only 4 bytes left, a record header needs 8'],
-    ['a record longer than the body', cat(header(9), new Uint8Array([T.ARG, 0, 0, 0, 9, 0, 0, 0, 0x61])), 'record 0: length 9 does not fit in the 1 bytes left'],
-    ['type 0', raw([[0, 0, NONE]]), 'record 0: unknown type 0'],
-    ['type 23 (one past the last)', raw([[23, 0, NONE]]), 'record 0: unknown type 23'],
-    ['an unknown flag bit', raw([[T.SETNS, 2, u32(0, NET)]]), 'record 0 (setns): unknown flag bits 0x2'],
-    ['a wrong fixed length', raw([[T.SETGID, 0, u32(0, 0)]]), 'record 0 (setgid): length 8, expected 4'],
-    ['a short OPEN_LATE', raw([[T.OPEN_LATE, 0, new Uint8Array(3)]]), 'record 0 (open-late): length 3, expected at least 4'],
-    ['a NUL in a string', raw([[T.ARG, 0, str('a\0b')]]), 'record 0 (arg): NUL byte in string at offset 1'],
-    ['a NUL in an OPEN_LATE path', raw([[T.OPEN_LATE, 0, cat(u32(0), str('/x\0'))]]), 'record 0 (open-late): NUL byte in string at offset 2'],
-    ['SLOTS twice', raw([SLOTS_4_2, SLOTS_4_2]), 'record 1 (slots): SLOTS must be the first record'],
-    ['SLOTS after a step', raw([[T.FORK, 0, NONE], SLOTS_4_2]), 'record 1 (slots): SLOTS must be the first record'],
-    ['17 inherited slots', raw([[T.SLOTS, 0, u32(3, 17)]]), 'record 0 (slots): count 17 exceeds 16'],
-    ['first_fd 2', raw([[T.SLOTS, 0, u32(2, 0)]]), 'record 0 (slots): first_fd 2 is below 3'],
-    ['fds beyond nr_open', raw([[T.SLOTS, 0, u32(1048570, 7)]]), 'record 0 (slots): first_fd 1048570 is too large'],
-    ['an undefined slot', raw([SLOTS_4_2, [T.SETNS, 0, u32(2, NET)]]), 'record 1 (setns): slot 2 is not defined (2 defined so far)'],
-    ['an unknown nstype', raw([SLOTS_4_2, [T.SETNS, 0, u32(0, 0x100)]]), 'record 1 (setns): unknown nstype 0x100'],
-    ['nstype 0', raw([SLOTS_4_2, [T.SETNS, 1, u32(0, 0)]]), 'record 1 (setns): unknown nstype 0x0'],
-    ['a slot used after CHDIR', raw([SLOTS_4_2, [T.CHDIR, 0, u32(1)], [T.SETNS, 0, u32(1, NET)]]), 'record 2 (setns): slot 1 was closed by an earlier CHROOT or CHDIR'],
-    ['a slot used after CHROOT', raw([SLOTS_4_2, [T.CHROOT, 0, u32(0)], [T.CHDIR, 0, u32(0)]]), 'record 2 (chdir): slot 0 was closed by an earlier CHROOT or CHDIR'],
-    ['a new slot out of turn', raw([SLOTS_4_2, [T.SAVE_CWD, 0, u32(3)]]), 'record 1 (save-cwd): new slot 3, expected 2'],
-    ['a new slot reusing one', raw([SLOTS_4_2, [T.OPEN_LATE, 0, u32(1)]]), 'record 1 (open-late): new slot 1, expected 2'],
-    ['slot 32', raw([[T.SLOTS, 0, u32(3, 16)], ...Array.from({ length: 17 }, (_, i): RawRecord => [T.SAVE_CWD, 0, u32(16 + i)])]), 'record 17 (save-cwd): slot 32 is beyond the 32-slot limit'],
-    ['FORK twice', raw([[T.FORK, 0, NONE], [T.FORK, 0, NONE]]), 'record 1 (fork): more than one FORK'],
-    ['a step after ARG', raw([ARG_SH, [T.FORK, 0, NONE]]), 'record 1 (fork): a step cannot follow ARG, ENV or SEARCH_PATH'],
-    ['ARG after ENV', raw([[T.ENV, 0, str('A=1')], ARG_SH]), 'record 1 (arg): ARG after ENV or SEARCH_PATH'],
-    ['ENV after SEARCH_PATH', raw([[T.SEARCH_PATH, 0, NONE], [T.ENV, 0, NONE]]), 'record 1 (env): ENV after SEARCH_PATH'],
-    ['SEARCH_PATH twice', raw([[T.SEARCH_PATH, 0, NONE], [T.SEARCH_PATH, 0, NONE]]), 'record 1 (search-path): more than one SEARCH_PATH'],
-    ['EXEC without ARG', raw([EXEC_SH, END]), 'record 0 (exec): no ARG records (argv[0] is required)'],
-    ['EXEC_LOGIN_SHELL with ARG', raw([ARG_SH, [T.EXEC_LOGIN_SHELL, 0, str('/bin/sh')]]), 'record 1 (exec-login-shell): ARG records are not allowed'],
-    ['EXEC_LOGIN_SHELL with SEARCH_PATH', raw([[T.SEARCH_PATH, 0, NONE], [T.EXEC_LOGIN_SHELL, 0, NONE]]), 'record 1 (exec-login-shell): SEARCH_PATH is not allowed'],
-    ['two EXECs', raw([ARG_SH, EXEC_SH, EXEC_SH, END]), 'record 2 (exec): only END may follow EXEC'],
-    ['ARG after EXEC', raw([ARG_SH, EXEC_SH, ARG_SH, END]), 'record 2 (arg): only END may follow EXEC'],
-    ['END first', raw([END]), 'record 0 (end): no EXEC or EXEC_LOGIN_SHELL before END'],
-    ['a record after END', raw([ARG_SH, EXEC_SH, END, END]), 'record 2 (end): 8 bytes after END'],
-  ])('rejects %s', (_name, bytes, reason) => {
-    expectRejected(bytes, reason);
+    ['reserved bits', header(0, { reserved: 0xabc }), 'header: reserved field 0xabc must be 0'],
+    ['a cut body', cat(header(10), new Uint8Array(3)), 'body: got 3 of 10 bytes'],
+    ['bytes after the body', cat(frame(EXEC, END), Uint8Array.of(0)), 'trailing data after the body'],
+  ])('header and body: %s', (_, bytes, reason) => expectRejected(bytes, reason));
+
+  it.each<[string, Uint8Array, string]>([
+    ['an empty body', frame(), 'body ends after 0 records without END'],
+    ['no END', frame(EXEC), 'body ends after 1 records without END'],
+    ['a cut record header', cat(header(5), new Uint8Array(5)), 'record 0: only 5 bytes left, a record header needs 8'],
+    ['a record longer than the body', frame(cat(u16(1), u16(0), u32(100), u32(0))), 'record 0: length 100 does not fit in the 4 bytes left'],
+    ['type 0', frame(rec(0, 0), END), 'record 0: unknown type 0'],
+    ['type 23', frame(rec(23, 0), END), 'record 0: unknown type 23'],
+    ['a query record in a plan', frame(rec(100, 0, str('x')), END), 'record 0: unknown type 100'],
+    ['an unknown flag', frame(step('setns', 2, u32(0, NET)), END), 'record 0 (setns): unknown flag bits 0x2'],
+    ['a flag on END', frame(EXEC, rec(1, 1)), 'record 1 (end): unknown flag bits 0x1'],
+  ])('records: %s', (_, bytes, reason) => expectRejected(bytes, reason));
+
+  it.each<[string, Uint8Array, string]>([
+    ['a cut u32', frame(rec(TYPE('pidfd'), 0), END), 'record 0 (pidfd): slot needs 4 bytes, 0 left'],
+    ['a cut u64', frame(OPEN(0), rec(TYPE('check-start'), 0, u32(0), u32(7)), END), 'record 1 (check-start): start needs 8 bytes, 4 left'],
+    ['a cut string length', frame(rec(TYPE('chroot'), 0, u16(1)), END), 'record 0 (chroot): path needs 4 bytes, 2 left'],
+    ['a cut string', frame(rec(TYPE('chroot'), 0, u32(10), enc.encode('/abc')), END), 'record 0 (chroot): path needs 14 bytes, 8 left'],
+    ['a NUL in a string', frame(step('chroot', 0, str('/a\0b')), END), 'record 0 (chroot): NUL byte in path at offset 2'],
+    ['a NUL in a list item', frame(step('exec', 0, str('sh'), list('sh', 'a\0'), list()), END), 'record 0 (exec): NUL byte in argv[1] at offset 1'],
+    ['a cut list item', frame(rec(TYPE('exec'), 0, str('sh'), u32(2), str('sh')), END), 'record 0 (exec): argv[1] needs 4 bytes, 0 left'],
+    [
+      'too many strings in one list',
+      frame(rec(TYPE('exec'), 0, str('sh'), u32(MAX_LIST_STRINGS + 1)), END),
+      'record 0 (exec): argv has 1000001 strings, more than the 1000000 left of the 1000000 allowed',
+    ],
+    ['a cut failure text', frame(rec(TYPE('fork'), 0), END), 'record 0 (fork): what needs 4 bytes, 0 left'],
+    ['a cut third text', frame(rec(TYPE('keep-caps'), 0, str('a'), str('b')), END), 'record 0 (keep-caps): ambient needs 4 bytes, 0 left'],
+    ['no hint', frame(rec(TYPE('fork'), 0, str('w')), END), 'record 0 (fork): hint needs 4 bytes, 0 left'],
+    ['bytes after the hint', frame(rec(TYPE('fork'), 0, str('w'), str(''), Uint8Array.of(1, 2, 3)), END), 'record 0 (fork): 3 bytes after the last field'],
+    ['a payload on END', frame(EXEC, rec(1, 0, u32(0))), 'record 1 (end): 4 bytes after the last field'],
+  ])('fields: %s', (_, bytes, reason) => expectRejected(bytes, reason));
+
+  it('counts the strings of all lists together', () => {
+    // 600,000 strings in the drop list of one step and 400,001 in another: the second is one too many.
+    const drop = (n: number): Uint8Array => cat(u32(n), new Uint8Array(4 * n)); // n empty strings
+    const environ = (n: number): Uint8Array => step('environ', 0, u32(0, NONE), drop(n), str(''));
+    expectRejected(
+      frame(OPEN(0), environ(600_000), environ(400_001), END),
+      'record 2 (environ): drop has 400001 strings, more than the 400000 left of the 1000000 allowed',
+    );
+    // Exactly 1,000,000 with the exec's argv[0].
+    expect(expectAccepted(frame(OPEN(0), environ(600_000), environ(399_999), EXEC, END))).toMatch(/^nscp 2\n/);
+  }, 60_000);
+
+  it.each<[string, Uint8Array, string]>([
+    ['a step after the exec', frame(EXEC, EXEC, END), 'record 1 (exec): only END may follow the exec'],
+    ['a step after a login shell', frame(step('exec-login-shell', 0, str('/bin/sh'), list()), step('fork', 0), END), 'record 1 (fork): only END may follow the exec'],
+  ])('sequence: %s', (_, bytes, reason) => expectRejected(bytes, reason));
+
+  it('at most 65535 steps', () => {
+    const setgroups = step('setgroups', 0);
+    const many = (n: number): Uint8Array => cat(...new Array<Uint8Array>(n).fill(setgroups));
+    expectRejected(frame(many(65535), EXEC, END), 'record 65535 (exec): more than 65535 steps');
+    expect(expectAccepted(frame(many(65534), EXEC, END)).split('\n')).toHaveLength(65538);
+  }, 60_000);
+
+  const opens = (n: number): Uint8Array => cat(...Array.from({ length: n }, (_, i) => OPEN(i)));
+  it.each<[string, Uint8Array, string]>([
+    ['a new slot out of turn', frame(OPEN(1), EXEC, END), 'record 0 (open): slot: new slot 1, expected 0'],
+    ['the 65th slot', frame(opens(64), OPEN(64), EXEC, END), 'record 64 (open): slot: slot 64 is beyond the 64-slot limit'],
+    ['a huge new slot', frame(OPEN(0xfffffffe), EXEC, END), 'record 0 (open): slot: slot 4294967294 is beyond the 64-slot limit'],
+    ['an undefined slot', frame(step('setns', 0, u32(0, NET)), EXEC, END), 'record 0 (setns): fd: slot 0 is not defined (0 defined so far)'],
+    ['an undefined base', frame(OPEN(0), step('open', 0, u32(1, 3, 0), str('x')), EXEC, END), 'record 1 (open): at: slot 3 is not defined (1 defined so far)'],
+    ['a slot that is its own new slot', frame(step('ns-owner', 0, u32(0, 0)), EXEC, END), 'record 0 (ns-owner): of: slot 0 is not defined (0 defined so far)'],
+    ['an undefined proc', frame(OPEN(0), step('environ', 0, u32(0, 5), list(), str('')), EXEC, END), 'record 1 (environ): proc: slot 5 is not defined (1 defined so far)'],
+    ['a soft-denied slot for setns', frame(OPEN(0, 1), step('setns', 0, u32(0, NET)), EXEC, END), 'record 1 (setns): fd: slot 0 may be empty (its open is soft-denied)'],
+    ['a soft-denied slot as a base', frame(OPEN(0, 1), step('open', 0, u32(1, 0, 0), str('x')), EXEC, END), 'record 1 (open): at: slot 0 may be empty (its open is soft-denied)'],
+    ['a soft-denied proc', frame(OPEN(0, 1), step('environ', 1, u32(0, 0), list(), str('')), EXEC, END), 'record 1 (environ): proc: slot 0 may be empty (its open is soft-denied)'],
+    ['a mask of 0', frame(OPEN(0), step('setns', 0, u32(0, 0)), EXEC, END), 'record 1 (setns): mask: mask is 0'],
+    ['an unknown mask bit', frame(OPEN(0), step('setns', 0, u32(0, NET | 1)), EXEC, END), 'record 1 (setns): mask: mask 0x40000001 has unknown bits'],
+  ])('field rules: %s', (_, bytes, reason) => expectRejected(bytes, reason));
+
+  it('lets environ read a soft-denied slot, and takes cwd and none', () => {
+    expectAccepted(frame(OPEN(0, 1), step('environ', 0, u32(0, NONE), list(), str('')), step('open', 0, u32(1, CWD, 1), str('d')), EXEC, END));
   });
 
-  it('accepts 999,999 ENV records plus one ARG and rejects one more', () => {
-    const env = new Uint8Array(999_999 * 8).map((_, i) => (i % 8 === 0 ? T.ENV : 0));
-    const withEnv = (extra: readonly RawRecord[]): Uint8Array => {
-      const b1 = body([ARG_SH]);
-      const b2 = body([...extra, EXEC_SH, END]);
-      return cat(header(b1.length + env.length + b2.length), b1, env, b2);
-    };
-    const ok1m = withEnv([]);
-    expect(decodeWire(ok1m).ok).toBe(true);
-    expect(check(ok1m).status).toBe(0);
-    expectRejected(withEnv([[T.ENV, 0, NONE]]), 'record 1000000 (env): more than 1000000 ARG and ENV records');
-  });
-
-  it('accepts 65,535 steps and rejects the 65,536th', () => {
-    const plan = (n: number): Uint8Array => raw([...Array.from({ length: n }, (): RawRecord => [T.SETGROUPS, 0, NONE]), ARG_SH, EXEC_SH, END]);
-    expect(check(plan(65_534))).toMatchObject({ status: 0 });
-    expectRejected(plan(65_535), 'record 65536 (exec): more than 65535 steps');
-  });
-
-  it('accepts a body of exactly 8 MiB', () => {
-    const big = new Uint8Array(8 * 1024 * 1024 - 3 * 8 - 9).fill(0x61);
-    const bytes = raw([[T.ARG, 0, big], [T.EXEC, 0, str('/bin/true')], END]);
-    expect(bytes.length).toBe(16 + 8 * 1024 * 1024);
-    expect(decodeWire(bytes).ok).toBe(true);
-    expect(check(bytes).status).toBe(0);
-  });
+  it.each<[string, Uint8Array, string]>([
+    ['how 3', frame(step('open', 0, u32(0, CWD, 3), str('/')), EXEC, END), 'record 0 (open): how 3 is not 0, 1 or 2'],
+    ['pid 0', frame(step('pidfd', 0, u32(0, 0)), EXEC, END), 'record 0 (pidfd): pid 0 out of range'],
+    ['pid 2^31', frame(step('pidfd', 0, u32(0, 0x80000000)), EXEC, END), 'record 0 (pidfd): pid 2147483648 out of range'],
+    ['fd 2^31', frame(OPEN(0), step('pidfd-getfd', 0, u32(1, 0, 0x80000000)), EXEC, END), 'record 1 (pidfd-getfd): fd 2147483648 out of range'],
+    ['two forks', frame(step('fork', 0), step('fork', 0), EXEC, END), 'record 1 (fork): more than one fork'],
+    ['owner with an id', frame(OPEN(0), step('stat-owner', 0, u32(0)), step('setgid', 1, u32(5)), EXEC, END), 'record 2 (setgid): owner with id 5, expected 0'],
+    ['owner without stat-owner', frame(step('setuid', 1, u32(0)), EXEC, END), 'record 0 (setuid): owner without an earlier stat-owner'],
+    ['late without proc', frame(OPEN(0), step('environ', 1, u32(0, NONE), list(), str('')), EXEC, END), 'record 1 (environ): late without a proc slot'],
+    ['an empty argv', frame(step('exec', 0, str('true'), list(), list()), END), 'record 0 (exec): argv is empty'],
+    ['target-env without environ', frame(step('exec', 1, str('true'), list('true'), list()), END), 'record 0 (exec): target-env without an earlier environ'],
+    [
+      'target-env with env',
+      frame(OPEN(0), step('environ', 0, u32(0, NONE), list(), str('')), step('exec-login-shell', 1, str('/bin/sh'), list('A=1')), END),
+      'record 2 (exec-login-shell): target-env with 1 env strings',
+    ],
+    ['END without an exec', frame(step('fork', 0), END), 'record 1 (end): no exec before END'],
+    ['bytes after END', cat(header(4 + EXEC.length + END.length), EXEC, END, u32(0)), 'record 1 (end): 4 bytes after END'],
+  ])('type rules: %s', (_, bytes, reason) => expectRejected(bytes, reason));
 });
 
-describe('decodeReply', () => {
-  const reply = (step: number, subOp: number, errno: number, msg = ''): Uint8Array => {
-    const h = new Uint8Array(16);
-    const view = new DataView(h.buffer);
-    h.set(str('NSCE'));
-    view.setUint16(4, step, true);
-    view.setUint16(6, subOp, true);
-    view.setInt32(8, errno, true);
-    view.setUint32(12, str(msg).length, true);
-    return cat(h, str(msg));
-  };
-  it.each<[string, Uint8Array, HelperReply]>([
-    ['nothing (exec happened)', NONE, { kind: 'none' }],
-    ['a failed step', reply(3, SubOp.CHROOT_CHROOT, 1), { kind: 'step-failed', step: 3, subOp: 2, errno: 1 }],
-    ['a failed login shell, with its path', reply(5, 0, 2, '/bin/zsh'), { kind: 'step-failed', step: 5, subOp: 0, errno: 2, detail: '/bin/zsh' }],
-    ['a message with no step', reply(0xffff, 0, 2, 'x'), { kind: 'malformed', reason: 'unexpected reply step 65535 sub-op 0' }],
-    ['an invalid plan', reply(0xffff, 0xffff, 22, 'record 0: unknown type 0'), { kind: 'invalid-plan', errno: 22, message: 'record 0: unknown type 0' }],
-    ['a set-up failure', reply(0xffff, 0xfffe, 1, 'prctl(PR_SET_DUMPABLE)'), { kind: 'setup-failed', errno: 1, message: 'prctl(PR_SET_DUMPABLE)' }],
-    ['a short reply', reply(1, 0, 2).subarray(0, 15), { kind: 'malformed', reason: 'reply of 15 bytes, need 16' }],
-    ['a bad magic', cat(str('NSCX'), reply(1, 0, 2).subarray(4)), { kind: 'malformed', reason: 'reply does not start with NSCE' }],
-    ['a missing message', reply(0xffff, 0xffff, 22, 'abc').subarray(0, 18), { kind: 'malformed', reason: 'reply of 18 bytes, header says 19' }],
-  ])('decodes %s', (_name, bytes, expected) => {
-    expect(decodeReply(bytes)).toStrictEqual(expected);
-  });
-});
+// ---- Frames in `run` ---------------------------------------------------------------------------
 
-// ---- Real runs: `nsctl-helper run 3`, the plan on a Node 'pipe' (an AF_UNIX socket) -------------
-
-interface RunResult {
-  readonly status: number | null;
-  readonly signal: NodeJS.Signals | null;
-  readonly stdout: string;
-  readonly stderr: string;
-  readonly reply: HelperReply;
-}
-
-const scratch = mkdtempSync(join(tmpdir(), 'nsctl-wire-'));
-afterAll(() => rmSync(scratch, { recursive: true, force: true }));
-
-async function run(bytes: Uint8Array, opts: { fds?: readonly number[]; stdin?: string; cwd?: string } = {}): Promise<RunResult> {
-  const child = spawn(HELPER, ['run', '3'], {
-    stdio: [opts.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe', 'pipe', ...(opts.fds ?? [])],
-    cwd: opts.cwd,
-  });
-  const channel = child.stdio[3] as Socket;
-  const chunks: Buffer[] = [];
-  channel.on('data', (c: Buffer) => chunks.push(c));
-  const channelDone = new Promise<void>((resolve) => channel.on('close', () => resolve()));
-  channel.on('error', () => undefined); // the helper may exit before reading everything
-  channel.end(bytes);
-  if (opts.stdin !== undefined) child.stdin?.end(opts.stdin);
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.on('data', (c: Buffer) => (stdout += c.toString()));
-  child.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
-  const [status, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
-    child.on('close', (code, sig) => resolve([code, sig])),
-  );
-  await channelDone;
-  return { status, signal, stdout, stderr, reply: decodeReply(Buffer.concat(chunks)) };
-}
-
-const execStep = (file: string, argv: readonly string[], searchPath: string | undefined = '/usr/bin:/bin'): Step => ({
-  op: 'exec',
-  file,
-  argv,
-  env: ['PATH=/usr/bin:/bin'],
-  searchPath,
-});
-
-describe('nsctl-helper run 3', () => {
-  it('runs /bin/echo found through SEARCH_PATH, and sends no reply', async () => {
-    const r = await run(encodePlan({ files: [], steps: [execStep('echo', ['echo', 'hi'])] }, 4));
-    expect(r).toStrictEqual({ status: 0, signal: null, stdout: 'hi\n', stderr: '', reply: { kind: 'none' } });
+describe('run: the frames from the planner', () => {
+  it('a valid plan runs; an invalid one is an internal error, exit 1, when the planner exits 0', () => {
+    const plan = encodePlan({ steps: [{ op: 'exec', file: 'echo', argv: ['echo', 'ran'], env: ['PATH=/usr/bin:/bin'], fail: { what: 'x' } }] });
+    expect(run({ planner: shPlanner({ plan }) })).toStrictEqual({ status: 0, signal: null, stdout: 'ran\n', stderr: '' });
+    const cut = plan.subarray(0, plan.length - 1);
+    const reason = modelCheck(cut);
+    expect(reason.ok).toBe(false);
+    expect(run({ planner: shPlanner({ plan: cut }) })).toStrictEqual({
+      status: 1,
+      signal: null,
+      stdout: '',
+      stderr: `nsctl: internal error: invalid plan: ${(reason as { reason: string }).reason}\n`,
+    });
+    expect(run({ planner: shPlanner({ plan: cat(plan, Uint8Array.of(1)) }) }).stderr).toBe('nsctl: internal error: invalid plan: trailing data after the body\n');
   });
 
-  it('exits 127 with ENOENT in the reply when the program does not exist', async () => {
-    const r = await run(encodePlan({ files: [], steps: [{ op: 'setgroups', attempt: 'before-switch' }, execStep('no-such-program-nsctl', ['x'])] }, 4));
-    expect(r).toMatchObject({ status: 127, signal: null, reply: { kind: 'step-failed', step: 1, subOp: 0, errno: ENOENT } });
+  it('a query after the plan is trailing data: the plan is the last frame', () => {
+    const plan = encodePlan({ steps: [{ op: 'exec', file: 'true', argv: ['true'], env: [], fail: { what: 'x' } }] });
+    expect(run({ planner: shPlanner({ plan: cat(plan, encodeNsFactsQuery(['/proc/self/ns/net'])) }) }).stderr).toBe(
+      'nsctl: internal error: invalid plan: trailing data after the body\n',
+    );
   });
 
-  it('exits 126 with EACCES for a file that is not executable, found or not', async () => {
-    writeFileSync(join(scratch, 'noexec'), 'echo no\n', { mode: 0o644 });
-    const direct = await run(encodePlan({ files: [], steps: [execStep(join(scratch, 'noexec'), ['x'])] }, 4));
-    expect(direct).toMatchObject({ status: 126, reply: { kind: 'step-failed', step: 0, errno: EACCES } });
-    const searched = await run(encodePlan({ files: [], steps: [execStep('noexec', ['x'], `/nonexistent:${scratch}:/bin`)] }, 4));
-    expect(searched).toMatchObject({ status: 126, reply: { kind: 'step-failed', step: 0, errno: EACCES } });
-  });
-
-  it('runs a script without #! through /bin/sh, and finds it in the cwd for an empty PATH element', async () => {
-    writeFileSync(join(scratch, 'script'), 'echo "script $0 $1"\n');
-    chmodSync(join(scratch, 'script'), 0o755);
-    const r = await run(encodePlan({ files: [], steps: [execStep('script', ['argv0', 'one'], '/nonexistent:')] }, 4), { cwd: scratch });
-    expect(r).toMatchObject({ status: 0, stdout: 'script script one\n', reply: { kind: 'none' } });
-  });
-
-  it('replies invalid-plan and exits 125 for a bad plan, with the TypeScript reason', async () => {
-    const bytes = raw([[T.FORK, 0, NONE], [T.FORK, 0, NONE]]);
-    const r = await run(bytes);
-    expect(r).toMatchObject({
-      status: 125,
-      reply: { kind: 'invalid-plan', errno: EINVAL, message: 'record 1 (fork): more than one FORK' },
+  const badQueries: [string, Uint8Array][] = [
+    ['a cut header', encodeNsFactsQuery([]).subarray(0, 9)],
+    ['version 3', cat(enc.encode('NSCQ'), u16(3), u16(0), u32(0), u32(0))],
+    ['a body over 64 KiB', cat(enc.encode('NSCQ'), u16(2), u16(0), u32(65537), u32(0))],
+    ['a cut body', encodeNsFactsQuery(['/x']).subarray(0, 20)],
+    ['a plan record', cat(enc.encode('NSCQ'), u16(2), u16(0), u32(8), u32(0), rec(1, 0))],
+    ['a flag', cat(enc.encode('NSCQ'), u16(2), u16(0), u32(13), u32(0), rec(100, 1, str('x')))],
+    ['a NUL', cat(enc.encode('NSCQ'), u16(2), u16(0), u32(14), u32(0), rec(100, 0, str('a\0')))],
+    ['bytes after the path', cat(enc.encode('NSCQ'), u16(2), u16(0), u32(14), u32(0), rec(100, 0, str('a'), Uint8Array.of(0)))],
+    ['65 records', encodeNsFactsQuery(new Array<string>(65).fill('/'))],
+  ];
+  it.each(badQueries)('an invalid query (%s): both decoders give the same reason, the helper stops', (_, bytes) => {
+    const model = decodeQueryFrame(bytes);
+    expect(model.ok).toBe(false);
+    const reason = (model as { reason: string }).reason;
+    expect(run({ planner: shPlanner({ plan: bytes }) })).toStrictEqual({
+      status: 1,
+      signal: null,
+      stdout: '',
+      stderr: `nsctl: internal error: invalid query: ${reason}\n`,
     });
   });
 
-  it('replies invalid-plan with EBADF when an inherited slot is not open', async () => {
-    const r = await run(encodePlan({ files: [{ kind: 'path', path: 'x' }], steps: [execStep('true', ['true'])] }, 9));
-    expect(r).toMatchObject({ status: 125, reply: { kind: 'invalid-plan', errno: EBADF, message: 'slot 0: fd 9 is not open' } });
+  it('the texts of invalid queries', () => {
+    expect(badQueries.map(([, bytes]) => (decodeQueryFrame(bytes) as { reason: string }).reason)).toEqual([
+      'header: got 9 of 16 bytes',
+      'header: unsupported version 3 (this helper speaks 2)',
+      'header: body length 65537 exceeds 65536',
+      'body: got 4 of 14 bytes',
+      'record 0: unknown type 1',
+      'record 0 (ns-facts): unknown flag bits 0x1',
+      'record 0 (ns-facts): NUL byte in path at offset 1',
+      'record 0 (ns-facts): 1 bytes after the last field',
+      'more than 64 records',
+    ]);
   });
 
-  it('joins a namespace through an inherited slot, and reports the step when nstype is wrong', async () => {
-    const fd = openSync('/proc/self/ns/uts', 'r');
+  it('answers ns-facts queries before the plan, and a planner that stops reading does not hang it', () => {
+    // Asks, does not read the answer, exits 0: the helper's answer may meet a closed socket.
+    const r = run({ planner: nodePlanner(`import { writeSync } from 'node:fs';\nwriteSync(3, Buffer.from(${JSON.stringify([...encodeNsFactsQuery(['/proc/self/ns/net'])])}));\n`) });
+    expect(r.signal).toBeNull();
+    expect([0, 1]).toContain(r.status);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/^(|nsctl: internal error: cannot (answer|read from) the planner: (Broken pipe|Connection reset by peer)\n)$/);
+  });
+
+  it.runIf(isRoot || ci)('answers ns-facts: inode, type, owner and the user namespace\'s ancestors, or the errno', async () => {
+    if (!isRoot) throw new Error('CI=true: this test needs root');
+    const nested = spawn('unshare', ['-U', 'sleep', '1000'], { stdio: 'ignore' });
     try {
-      const files = [{ kind: 'path', path: '/proc/self/ns/uts' }] as const;
-      const good = await run(encodePlan({ files, steps: [{ op: 'setns', slot: 0, ns: 'uts', soft: false }, execStep('true', ['true'])] }, 4), { fds: [fd] });
-      expect(good).toMatchObject({ status: 0, reply: { kind: 'none' } });
-      const wrong = await run(encodePlan({ files, steps: [{ op: 'setns', slot: 0, ns: 'net', soft: false }, execStep('true', ['true'])] }, 4), { fds: [fd] });
-      expect(wrong).toMatchObject({ status: 1, reply: { kind: 'step-failed', step: 0, subOp: 0, errno: EINVAL } });
-      const soft = await run(encodePlan({ files, steps: [{ op: 'setns', slot: 0, ns: 'net', soft: true }, execStep('true', ['true'])] }, 4), { fds: [fd] });
-      expect(soft).toMatchObject({ status: 0, reply: { kind: 'none' } });
+      await until('the nested user namespace exists', () => readlinkSync(`/proc/${nested.pid}/ns/user`) !== readlinkSync('/proc/self/ns/user'));
+      const paths = ['/proc/self/ns/net', '/proc/self/ns/user', `/proc/${nested.pid}/ns/user`, '/nonexistent', '/etc/hostname'];
+      const planner = nodePlanner(
+        [
+          "import { readSync, writeSync } from 'node:fs';",
+          `writeSync(3, Buffer.from(${JSON.stringify([...encodeNsFactsQuery(paths)])}));`,
+          'const read = (n) => { const b = Buffer.alloc(n); for (let got = 0; got < n; ) got += readSync(3, b, got, n - got, null); return b; };',
+          'const head = read(16);',
+          "process.stdout.write(Buffer.concat([head, read(head.readUInt32LE(8))]).toString('hex'));",
+        ].join('\n'),
+      );
+      const r = run({ planner });
+      expect(r).toMatchObject({ status: 0, signal: null, stderr: '' });
+      const ino = (path: string): bigint => statSync(path, { bigint: true }).ino;
+      const initUser = ino('/proc/self/ns/user'); // the test runs in the initial user namespace
+      const none = { ino: 0n, nstype: 0, ownerError: 0, ownerIno: 0n, parents: [] };
+      expect(decodeAnswerFrame(Buffer.from(r.stdout, 'hex'))).toStrictEqual([
+        { error: 0, ino: ino('/proc/self/ns/net'), nstype: 0x40000000, ownerError: 0, ownerIno: initUser, parents: [] },
+        { error: 0, ino: initUser, nstype: 0x10000000, ownerError: constants.errno.EPERM, ownerIno: 0n, parents: [] },
+        { error: 0, ino: ino(`/proc/${nested.pid}/ns/user`), nstype: 0x10000000, ownerError: 0, ownerIno: initUser, parents: [initUser] },
+        { error: constants.errno.ENOENT, ...none },
+        { error: constants.errno.ENOTTY, ...none },
+      ]);
     } finally {
-      closeSync(fd);
+      nested.kill('SIGKILL');
     }
-  });
-
-  it('names the chroot sub-operation that failed', async () => {
-    const fd = openSync('/etc/hostname', 'r');
-    try {
-      const plan: Plan = { files: [{ kind: 'path', path: '/etc/hostname' }], steps: [{ op: 'chroot', slot: 0 }, execStep('true', ['true'])] };
-      const r = await run(encodePlan(plan, 4), { fds: [fd] });
-      expect(r).toMatchObject({ status: 1, reply: { kind: 'step-failed', step: 0, subOp: SubOp.CHROOT_FCHDIR, errno: ENOTDIR } });
-    } finally {
-      closeSync(fd);
-    }
-  });
-
-  it('after FORK mirrors the exit code of the child', async () => {
-    const r = await run(encodePlan({ files: [], steps: [{ op: 'fork' }, execStep('sh', ['sh', '-c', 'exit 7'])] }, 4));
-    expect(r).toMatchObject({ status: 7, signal: null, reply: { kind: 'none' } });
-  });
-
-  it('after FORK dies by the signal that killed the child', async () => {
-    const r = await run(encodePlan({ files: [], steps: [{ op: 'fork' }, execStep('sh', ['sh', '-c', 'kill -TERM $$'])] }, 4));
-    expect(r).toMatchObject({ status: null, signal: 'SIGTERM' });
-  });
-
-  it('after FORK passes SIGTERM sent to the parent on to the child (nsenter does not)', async () => {
-    const child = spawn(HELPER, ['run', '3'], { stdio: ['ignore', 'pipe', 'inherit', 'pipe'] });
-    (child.stdio[3] as Socket).end(encodePlan({ files: [], steps: [{ op: 'fork' }, execStep('sh', ['sh', '-c', 'echo $$; exec sleep 30'])] }, 4));
-    const grandchild = await new Promise<number>((resolve) => child.stdout?.once('data', (c: Buffer) => resolve(Number(c.toString()))));
-    const done = new Promise<[number | null, string | null]>((resolve) => child.on('close', (code, sig) => resolve([code, sig])));
-    child.kill('SIGTERM');
-    expect(await done).toStrictEqual([null, 'SIGTERM']); // the sleep died of it, and the parent mirrored that
-    expect(() => process.kill(grandchild, 0)).toThrow();
-  });
-
-  it('after FORK stops when the child stops, and continues it when continued', async () => {
-    const child = spawn(HELPER, ['run', '3'], { stdio: ['ignore', 'pipe', 'inherit', 'pipe'] });
-    const script = 'kill -STOP $$; echo resumed';
-    (child.stdio[3] as Socket).end(encodePlan({ files: [], steps: [{ op: 'fork' }, execStep('sh', ['sh', '-c', script])] }, 4));
-    let out = '';
-    child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
-    const done = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-    const state = (): string => readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1]?.[0] ?? '?';
-    for (let i = 0; i < 200 && state() !== 'T'; i++) await new Promise((r) => setTimeout(r, 10));
-    expect(state()).toBe('T');
-    expect(out).toBe('');
-    child.kill('SIGCONT');
-    expect(await done).toBe(0);
-    expect(out).toBe('resumed\n');
-  });
-
-  it('after FORK the child reports a failed exec and the parent passes on 127', async () => {
-    const r = await run(encodePlan({ files: [], steps: [{ op: 'fork' }, execStep('no-such-program-nsctl', ['x'])] }, 4));
-    expect(r).toMatchObject({ status: 127, reply: { kind: 'step-failed', step: 1, errno: ENOENT } });
-  });
-
-  it('starts the passwd shell of the current uid as a login shell, or the fallback', async () => {
-    const passwd = spawnSync('getent', ['passwd', String(process.getuid?.() ?? 0)], { encoding: 'utf8' }).stdout.trim();
-    const shell = passwd.split(':')[6] || '/bin/sh';
-    const r = await run(encodePlan({ files: [], steps: [{ op: 'exec-login-shell', fallback: '/nonexistent', env: ['A=from-plan'] }] }, 4), {
-      stdin: 'echo "$0 $A"\n',
-    });
-    expect(r).toMatchObject({ status: 0, stdout: `-${shell.split('/').pop()} from-plan\n`, reply: { kind: 'none' } });
   });
 });
