@@ -129,7 +129,12 @@ static _Noreturn void become_planner(int sock, pid_t parent, int argc, char **ar
 	for (int i = 4; i < argc; i++)
 		argv[i - 1] = argv[i];
 	argv[argc - 1] = NULL;
-	execve(node, argv, envp);
+	/* bin/nsctl passes `node` as the shell would find it: a name without a slash is looked up in
+	 * PATH (the one environment variable the helper uses, and only here, in the planner's process). */
+	if (strchr(node, '/') == NULL)
+		execvpe(node, argv, envp);
+	else
+		execve(node, argv, envp);
 	planner_failed(node, NULL, errno, errno == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_EXEC);
 }
 
