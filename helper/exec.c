@@ -18,7 +18,7 @@
 static char *no_environment[] = {NULL};
 
 /* getenv(3) over an environment vector: the first entry with that name wins, as in glibc. */
-static const char *lookup(char *const *program_env, const char *name)
+const char *env_lookup(char *const *program_env, const char *name)
 {
 	size_t n = strlen(name);
 	for (; *program_env != NULL; program_env++)
@@ -41,15 +41,15 @@ static _Noreturn void exec_failed(const struct step *st, const char *shell, int 
 	step_failed_with(st, TEXT_WHAT, shell, escape, err, err == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_EXEC);
 }
 
-/* execve, and on ENOEXEC the file run by /bin/sh, as glibc's execvp does: argv becomes
- * ["/bin/sh", path, argv[1], …] in the spare slot before argv. errno is the last attempt's. */
-static void execve_or_script(const char *path, char **argv, char **program_env)
+/* execve, and on ENOEXEC (with `script`) the file run by /bin/sh, as glibc's execvp does: argv
+ * becomes ["/bin/sh", path, argv[1], …] in the spare slot before argv. errno is the last attempt's. */
+static void execve_or_script(const char *path, char **argv, char **program_env, int script)
 {
 	char *saved;
 	int err;
 
 	execve(path, argv, program_env);
-	if (errno != ENOEXEC)
+	if (errno != ENOEXEC || !script)
 		return;
 	saved = argv[0];
 	argv[-1] = (char *)"/bin/sh";
@@ -62,24 +62,21 @@ static void execve_or_script(const char *path, char **argv, char **program_env)
 
 static char candidate[PATH_MAX + NAME_MAX + 2];
 
-_Noreturn void exec_step(struct run_state *rs, const struct step *st)
+int exec_search(const char *file, char **argv, char **program_env, int script)
 {
-	char **argv = st->exec.argv.v, **program_env = environment(st, &st->exec.env);
-	const char *file = st->exec.file.s, *p;
-	size_t file_len = st->exec.file.len;
+	size_t file_len = strlen(file);
+	const char *p;
 	int got_eacces = 0;
 
-	close_slots(rs);
-	stay_with_parent(rs, st);
 	if (file_len == 0)
-		exec_failed(st, NULL, 0, ENOENT);
+		return ENOENT;
 	if (strchr(file, '/') != NULL) {
-		execve_or_script(file, argv, program_env);
-		exec_failed(st, NULL, 0, errno);
+		execve_or_script(file, argv, program_env, script);
+		return errno;
 	}
 	if (file_len > NAME_MAX)
-		exec_failed(st, NULL, 0, ENAMETOOLONG);
-	p = lookup(program_env, "PATH");
+		return ENAMETOOLONG;
+	p = env_lookup(program_env, "PATH");
 	if (p == NULL)
 		p = DEFAULT_PATH;
 	/* Each element in turn; an empty one is the current directory; one of PATH_MAX bytes or
@@ -92,7 +89,7 @@ _Noreturn void exec_step(struct run_state *rs, const struct step *st)
 			memcpy(candidate, p, len);
 			candidate[len] = '/';
 			memcpy(candidate + (len > 0 ? len + 1 : 0), file, file_len + 1);
-			execve_or_script(candidate, argv, program_env);
+			execve_or_script(candidate, argv, program_env, script);
 			switch (errno) {
 			case EACCES:
 				got_eacces = 1;
@@ -104,14 +101,23 @@ _Noreturn void exec_step(struct run_state *rs, const struct step *st)
 			case ETIMEDOUT:
 				break;
 			default:
-				exec_failed(st, NULL, 0, errno);
+				return errno;
 			}
 		}
 		if (*end == '\0')
 			break;
 		p = end + 1;
 	}
-	exec_failed(st, NULL, 0, got_eacces ? EACCES : ENOENT);
+	return got_eacces ? EACCES : ENOENT;
+}
+
+_Noreturn void exec_step(struct run_state *rs, const struct step *st)
+{
+	char **argv = st->exec.argv.v, **program_env = environment(st, &st->exec.env);
+
+	close_slots(rs);
+	stay_with_parent(rs, st);
+	exec_failed(st, NULL, 0, exec_search(st->exec.file.s, argv, program_env, 1));
 }
 
 /* ---- The login shell ---------------------------------------------------------------------- */
@@ -208,7 +214,7 @@ static char login_argv0[PATH_MAX + 1];
 _Noreturn void exec_login_shell_step(struct run_state *rs, const struct step *st)
 {
 	char **program_env = environment(st, &st->login.env);
-	const char *shell = lookup(program_env, "SHELL"), *base;
+	const char *shell = env_lookup(program_env, "SHELL"), *base;
 	char *argv[2];
 	int from_target = (st->flags & F_TARGET_ENV) != 0;
 

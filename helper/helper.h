@@ -141,6 +141,14 @@ void fork_step(struct run_state *rs, const struct step *st);
 /* ---- exec.c ---- */
 
 _Noreturn void exec_step(struct run_state *rs, const struct step *st);
+/*
+ * glibc execvp's search for `file` in the PATH of `env` (/bin:/usr/bin without one); `script`: a
+ * file the kernel cannot execute (ENOEXEC) is run by /bin/sh, which needs a spare slot before
+ * argv. Returns only on failure, with the errno to report.
+ */
+int exec_search(const char *file, char **argv, char **env, int script);
+/* getenv(3) over an environment vector. */
+const char *env_lookup(char *const *env, const char *name);
 _Noreturn void exec_login_shell_step(struct run_state *rs, const struct step *st);
 
 #endif

@@ -129,13 +129,10 @@ static _Noreturn void become_planner(int sock, pid_t parent, int argc, char **ar
 	for (int i = 4; i < argc; i++)
 		argv[i - 1] = argv[i];
 	argv[argc - 1] = NULL;
-	/* bin/nsctl passes `node` as the shell would find it: a name without a slash is looked up in
-	 * PATH (the one environment variable the helper uses, and only here, in the planner's process). */
-	if (strchr(node, '/') == NULL)
-		execvpe(node, argv, envp);
-	else
-		execve(node, argv, envp);
-	planner_failed(node, NULL, errno, errno == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_EXEC);
+	/* bin/nsctl passes `node` for the shell's PATH search to find: the one variable of its
+	 * environment the helper reads, and only here, in the planner's process. */
+	err = exec_search(node, argv, envp, 0);
+	planner_failed(node, NULL, err, err == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_EXEC);
 }
 
 /* ---- The parent: frames from the planner -------------------------------------------------- */

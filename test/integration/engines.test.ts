@@ -4,13 +4,13 @@
 // with what the engine reports. afterAll stops every container and daemon this file started, by
 // PID, also when a test fails.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseArgs } from '../../src/cli/index.ts';
-import { resolveNamedTarget, stillSameTarget } from '../../src/targets/index.ts';
 import { nsctlForAnyUser } from '../support/any-user.ts';
-import { nsctl, rootTestsEnabled } from '../support/targets.ts';
+import { NSCTL, nsctl, rootTestsEnabled } from '../support/targets.ts';
 
 const ENGINES = fileURLToPath(new URL('../../scripts/engines', import.meta.url));
 const NEEDED = ['dockerd', 'docker', 'podman', 'containerd', 'ctr', 'busybox', 'curl', 'ip'];
@@ -236,19 +236,37 @@ describe.runIf(enginesEnabled())('container targets by name, against real engine
     expect(nsctl(['-t', `netns:${netns}`, '-m', 'true'], { env }).stderr).toContain('network only');
   });
 
-  it('refuses, without entering, a container that restarted between resolve and enter', async () => {
-    const options = parseArgs(['-t', `docker:${restarting}`, '-a', 'true']).options!;
-    const before = await resolveNamedTarget(options, 0, env);
-    if (!before.ok) throw new Error(before.message);
-    expect(before.options.target).toBe(dockerPid(restarting));
-    expect(stillSameTarget(before.resolution)).toEqual({ ok: true });
-    sh(['docker', 'restart', '-t', '0', restarting]);
-    const after = stillSameTarget(before.resolution);
-    expect(after.ok).toBe(false);
-    expect(after.ok ? '' : after.message).toMatch(/restarted|exited/);
-    // Resolving again finds the new init.
-    const again = await resolveNamedTarget(options, 0, env);
-    expect(again.ok && again.options.target).toBe(dockerPid(restarting));
+  it('refuses, without entering, a container that restarted between planning and entering', () => {
+    // A `node` first on PATH runs the real planner, then holds its exit (the helper waits for it
+    // before it enters anything) until the container has restarted.
+    const dir = mkdtempSync(join(tmpdir(), 'nsctl-restart-'));
+    try {
+      writeFileSync(
+        join(dir, 'node'),
+        `#!/bin/sh\n${process.execPath} "$@"; rc=$?\n: > ${dir}/planned\nwhile [ ! -e ${dir}/go ]; do sleep 0.01; done\nexit $rc\n`,
+        { mode: 0o755 },
+      );
+      const before = dockerPid(restarting);
+      const script = [
+        `PATH=${dir}:$PATH ${NSCTL} -t docker:${restarting} -u hostname > ${dir}/out 2> ${dir}/err & n=$!`,
+        `while [ ! -e ${dir}/planned ]; do sleep 0.01; done`,
+        `docker restart -t 0 ${restarting} > /dev/null`,
+        `: > ${dir}/go`,
+        `wait $n; echo $? > ${dir}/rc`,
+      ].join('\n');
+      const result = spawnSync('sh', ['-c', script], { encoding: 'utf8', env, timeout: 120_000 });
+      expect(result.status).toBe(0);
+      expect(dockerPid(restarting)).not.toBe(before);
+      expect(readFileSync(join(dir, 'out'), 'utf8')).toBe('');
+      expect(readFileSync(join(dir, 'err'), 'utf8')).toBe(
+        `nsctl: process ${before} exited or was replaced after nsctl read it; nothing was entered: No such process\n`,
+      );
+      expect(readFileSync(join(dir, 'rc'), 'utf8')).toBe('1\n');
+      // Named again, the new init is found and entered.
+      expect(nsctl(['-t', `docker:${restarting}`, '-u', 'true'], { env })).toMatchObject({ status: 0, stderr: '' });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('says permission denied when the caller may not use the docker socket', () => {

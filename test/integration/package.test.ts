@@ -1,15 +1,19 @@
-// The package as users get it (issue 5): `npm pack`, the tarball's contents and modes, installed
-// into an empty prefix with scripts disabled and no C compiler on PATH, run from there and through
-// `npm exec` (what `npx <tarball>` runs), on a noexec mount, and on a machine it has no helper for.
+// The package as users get it: `npm pack`, the tarball's contents and modes, installed into an
+// empty prefix with scripts disabled and no C compiler on PATH, run from there and through
+// `npm exec` (what `npx <tarball>` runs), on a noexec mount, on a machine it has no helper for, and
+// with a helper that is damaged or for another machine, under dash, bash and busybox sh.
 import { createHash } from 'node:crypto';
-import { chmodSync, cpSync, mkdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, cpSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { locateHelper, SUPPORTED } from '../../src/run/helper-path.ts';
 import { exec, pack, readSums, REPO, scratch, toolsDir, toolsPresent, which } from '../support/pack.ts';
 import { nsLink, rootTestsEnabled, startTarget, type Target } from '../support/targets.ts';
 
+/** The machines prebuilds/machines serves, by directory (the launcher's table). */
+const SUPPORTED = ['linux-x64', 'linux-arm64', 'linux-arm', 'linux-ppc64', 'linux-s390x'];
 const EXECUTABLES = ['bin/nsctl', ...SUPPORTED.map((tuple) => `prebuilds/${tuple}/nsctl-helper`)];
+const HELPER_SOURCES = readdirSync(join(REPO, 'helper')).filter((name) => /\.[ch]$/.test(name)).map((name) => `helper/${name}`);
+const DOCS = readdirSync(join(REPO, 'docs')).map((name) => `docs/${name}`);
 const EXPECTED_FILES = [
   'LICENSE',
   'README.md',
@@ -121,19 +125,6 @@ describe.runIf(toolsPresent('man'))('man nsctl after npm i -g (package.json "man
 });
 
 describe('helper lookup on a platform nsctl has no helper for', () => {
-  it('says nsctl is Linux-only on another operating system, in one sentence', () => {
-    expect(locateHelper({}, new URL('file:///opt/nsctl/'), { platform: 'darwin', arch: 'arm64' })).toEqual({
-      ok: false,
-      message: `nsctl runs on Linux only (namespaces are a Linux feature), not on darwin-arm64; prebuilt helpers exist for ${SUPPORTED.join(', ')}`,
-    });
-  });
-
-  it('still honours NSCTL_HELPER there, since a custom build is exactly what it is for', () => {
-    expect(locateHelper({ NSCTL_HELPER: '/usr/local/bin/nsctl-helper' }, new URL('file:///opt/nsctl/'), { platform: 'linux', arch: 'riscv64' })).toEqual({
-      ok: true,
-      path: '/usr/local/bin/nsctl-helper',
-    });
-  });
 });
 
 describe.runIf(rootTestsEnabled())('the installed package, with no compiler anywhere on PATH', () => {
@@ -183,48 +174,74 @@ describe.runIf(rootTestsEnabled())('the installed package, with no compiler anyw
     expect(exec([...literal, '-t', T, '-n', '-u', 'sh', '-c', SHOW], env)).toEqual({ stdout: expected, stderr: '', status: 0 });
   });
 
-  it('picks the helper by process.arch, not by npm_config_arch from an .npmrc', () => {
+  it("picks the helper by the kernel's architecture, not by npm_config_arch from an .npmrc", () => {
     const other = process.arch === 'arm64' ? 'x64' : 'arm64';
     const result = exec([nsctlBin, '-t', String(target.pid), '-u', 'hostname'], { ...env, npm_config_arch: other });
     expect(result).toEqual({ stdout: 'nsctl-packaged\n', stderr: '', status: 0 });
   });
 
-  it('says in one sentence which platforms have helpers and how to build one, on an architecture without one', () => {
-    // Simulated: process.arch is replaced before nsctl loads.
-    const fake = "data:text/javascript,Object.defineProperty(process,'arch',{value:'riscv64'})";
-    const result = exec(['node', '--import', fake, join(installed, 'bin/nsctl'), '-t', String(target.pid), '-u', 'true'], env);
-    expect(result).toEqual({
-      stdout: '',
-      stderr:
-        `nsctl: no prebuilt helper for linux-riscv64 (prebuilt: ${SUPPORTED.join(', ')}); build one with any C compiler, ` +
-        `cc -O2 -o /usr/local/bin/nsctl-helper ${installed}/helper/nsctl-helper.c, and run nsctl with NSCTL_HELPER=/usr/local/bin/nsctl-helper\n`,
-      status: 1,
-    });
+  /** A copy of the installed package, to damage. */
+  function copyOfPackage(name: string): string {
+    const copy = join(dir, name);
+    cpSync(installed, copy, { recursive: true });
+    return copy;
+  }
+  const machine = readFileSync('/proc/sys/kernel/arch', 'utf8').trim();
+  const SHELLS = [['dash'], ['bash'], ['busybox', 'sh']];
+
+  it('says in one line how to build a helper, on a machine it has none for', () => {
+    const copy = copyOfPackage('no-helper');
+    const table = join(copy, 'prebuilds/machines');
+    writeFileSync(table, readFileSync(table, 'utf8').split('\n').filter((line) => !line.startsWith(`${machine} `)).join('\n'));
+    for (const shell of SHELLS) {
+      expect(exec([...shell, join(copy, 'bin/nsctl'), '-t', String(target.pid), '-u', 'true'], env), shell.join(' ')).toEqual({
+        stdout: '',
+        stderr:
+          `nsctl: no helper is built for this machine (${machine}): build one with any C compiler, ` +
+          `cc -O2 -o /usr/local/bin/nsctl-helper ${copy}/bin/../helper/*.c, and set NSCTL_HELPER=/usr/local/bin/nsctl-helper\n`,
+        status: 1,
+      });
+    }
   });
 
-  it('runs the helper NSCTL_HELPER names instead, and refuses a prebuilt helper that does not match SHA256SUMS', () => {
-    const T = String(target.pid);
-    const custom = exec([nsctlBin, '-t', T, '-u', 'hostname'], { ...env, NSCTL_HELPER: join(dir, 'no-such-helper') });
-    expect(custom.status).toBe(1);
-    expect(custom.stderr).toContain(`cannot execute the helper ${join(dir, 'no-such-helper')}`);
+  it('refuses a helper for another machine, or a damaged one, in one line, and no shell reads it as a script', () => {
+    const foreign = copyOfPackage('foreign');
+    const own = `prebuilds/linux-${process.arch}/nsctl-helper`;
+    copyFileSync(join(foreign, `prebuilds/linux-${process.arch === 'arm64' ? 'x64' : 'arm64'}/nsctl-helper`), join(foreign, own));
+    const truncated = copyOfPackage('truncated');
+    writeFileSync(join(truncated, own), readFileSync(join(truncated, own)).subarray(0, 9));
+    const scribbled = copyOfPackage('scribbled');
+    const bytes = readFileSync(join(scribbled, own));
+    bytes[1] = 0x0a; // a newline early: a shell reading it as a script would run what follows
+    bytes.write('touch /tmp/nsctl-scribbled-ran\n', 2);
+    writeFileSync(join(scribbled, own), bytes);
+    for (const copy of [foreign, truncated, scribbled]) {
+      for (const shell of SHELLS) {
+        expect(exec([...shell, join(copy, 'bin/nsctl'), '--version'], env), `${copy} ${shell.join(' ')}`).toEqual({
+          stdout: '',
+          stderr: `nsctl: ${copy}/bin/../${own} is damaged or not for this machine (${machine}): reinstall nsctl\n`,
+          status: 1,
+        });
+      }
+    }
+    expect(() => readFileSync('/tmp/nsctl-scribbled-ran')).toThrow();
+  });
 
-    const damaged = join(dir, 'damaged');
-    cpSync(installed, damaged, { recursive: true });
-    const helper = join(damaged, `prebuilds/linux-${process.arch}/nsctl-helper`);
-    const bytes = readFileSync(helper);
-    bytes[bytes.length - 1] = bytes[bytes.length - 1]! ^ 1;
-    writeFileSync(helper, bytes);
-    chmodSync(helper, 0o755);
-    expect(exec([join(damaged, 'bin/nsctl'), '-t', T, '-u', 'true'], env)).toEqual({
-      stdout: '',
-      stderr: `nsctl: the helper ${helper} does not match prebuilds/SHA256SUMS; reinstall nsctl\n`,
-      status: 1,
-    });
+  it('runs the helper NSCTL_HELPER names instead, and says so when it cannot', () => {
+    const T = String(target.pid);
+    const custom = join(dir, 'custom-helper');
+    copyFileSync(join(installed, `prebuilds/linux-${process.arch}/nsctl-helper`), custom);
+    chmodSync(custom, 0o755);
+    expect(exec([nsctlBin, '-t', T, '-u', 'hostname'], { ...env, NSCTL_HELPER: custom })).toEqual({ stdout: 'nsctl-packaged\n', stderr: '', status: 0 });
+    const missing = exec([nsctlBin, '-t', T, '-u', 'hostname'], { ...env, NSCTL_HELPER: join(dir, 'no-such-helper') });
+    expect(missing).toMatchObject({ stdout: '', status: 126 });
+    expect(missing.stderr).toBe(`nsctl: cannot execute ${join(dir, 'no-such-helper')}: it does not exist\n`);
   });
 
   describe('on a noexec mount (real tmpfs -o noexec mounts in a private mount namespace)', () => {
-    // The package is copied onto a noexec tmpfs at <dir>/noexec. /run and /dev/shm get fresh tmpfs
-    // mounts, and TMPDIR a noexec one, so the test sees only what nsctl did there.
+    // The package is copied onto a noexec tmpfs mounted at /mnt; /dev/shm, /run, /tmp and
+    // /var/tmp get fresh tmpfs mounts, executable or not as each test needs, so the test sees
+    // exactly what nsctl left there.
     const inNamespace = (mounts: string, command: string): ReturnType<typeof exec> =>
       exec(
         [
@@ -232,38 +249,39 @@ describe.runIf(rootTestsEnabled())('the installed package, with no compiler anyw
           '-m',
           'sh',
           '-c',
-          `set -e; mkdir -p "$N" "$TMPDIR"; mount -t tmpfs -o noexec nsctl-noexec "$N"; mount -t tmpfs -o noexec nsctl-tmp "$TMPDIR"; ` +
-            `cp -a "$PKG" "$N/nsctl"; ${mounts}; ${command}`,
+          `set -e; mount --make-rprivate /; mount -t tmpfs -o noexec nsctl-noexec /mnt; cp -a "$PKG" /mnt/nsctl; ${mounts}; ${command}`,
         ],
-        { ...env, PATH: `${PATH}:/usr/bin:/bin:/usr/sbin:/sbin`, N: join(dir, 'noexec'), TMPDIR: join(dir, 'tmpdir'), PKG: installed },
+        { ...env, PATH: `${PATH}:/usr/bin:/bin:/usr/sbin:/sbin`, PKG: installed },
       );
+    const places = (options: string) =>
+      ['/dev/shm', '/run', '/tmp', '/var/tmp'].map((place) => `mount -t tmpfs -o ${options} nsctl-place ${place}`).join('; ');
 
-    it('copies the checked helper to a private directory on an executable mount and enters the target', () => {
+    it('runs an unnamed copy of the helper from a place that allows exec, enters the target, and leaves nothing behind', () => {
       const result = inNamespace(
-        'mount -t tmpfs nsctl-run /run; mount -t tmpfs -o noexec nsctl-shm /dev/shm',
-        `node "$N/nsctl/bin/nsctl" -t ${target.pid} -n -u sh -c '${SHOW}'; stat -c '%a %U %n' /run/nsctl-0 /run/nsctl-0/*`,
+        `${places('exec')}; mount -o remount,noexec /dev/shm`,
+        `node /mnt/nsctl/bin/nsctl -t ${target.pid} -n -u sh -c '${SHOW}'; ls -A /dev/shm /run /tmp /var/tmp | tr '\\n' ' '`,
       );
-      const hash = readSums(join(installed, 'prebuilds/SHA256SUMS')).get(`linux-${process.arch}/nsctl-helper`);
-      expect(result).toEqual({
-        stdout: `${expected}700 root /run/nsctl-0\n700 root /run/nsctl-0/${hash}-linux-${process.arch}\n`,
-        stderr: '',
-        status: 0,
-      });
+      expect(result).toEqual({ stdout: `${expected}/dev/shm:  /run:  /tmp:  /var/tmp: `, stderr: '', status: 0 });
     });
 
     it('says exactly what to do when every place it could copy the helper to is noexec too', () => {
-      const noexecEverywhere = ['/run', '/dev/shm', join(dir, 'home')]
-        .map((place) => `mkdir -p ${place}; mount -t tmpfs -o noexec nsctl-ne ${place}`)
-        .join('; ');
-      const result = inNamespace(noexecEverywhere, `HOME=${join(dir, 'home')} node "$N/nsctl/bin/nsctl" -t ${target.pid} -n -u true`);
-      const helper = join(dir, `noexec/nsctl/prebuilds/linux-${process.arch}/nsctl-helper`);
+      const result = inNamespace(places('noexec'), `node /mnt/nsctl/bin/nsctl -t ${target.pid} -n -u true`);
+      const helper = `/mnt/nsctl/prebuilds/linux-${process.arch}/nsctl-helper`;
       expect(result).toEqual({
         stdout: '',
         stderr:
-          `nsctl: cannot execute the helper ${helper} (its file system is mounted noexec, or it lost its execute bit) and found no ` +
-          `private executable place to copy it to; run: install -m 0755 ${helper} /usr/local/bin/nsctl-helper ` +
-          `and then nsctl with NSCTL_HELPER=/usr/local/bin/nsctl-helper\n`,
+          `nsctl: cannot execute ${helper} (a noexec mount?), and found no place for a private copy: ` +
+          `copy it to an executable place and set NSCTL_HELPER to it\n`,
         status: 1,
+      });
+    });
+
+    it('says to run it with node when bin/nsctl itself is started from a noexec mount', () => {
+      const result = inNamespace(places('exec'), `sh /mnt/nsctl/bin/nsctl -t ${target.pid} -n -u true`);
+      expect(result).toEqual({
+        stdout: '',
+        stderr: `nsctl: cannot execute /mnt/nsctl/bin/../prebuilds/linux-${process.arch}/nsctl-helper (is the package on a noexec mount?): run it as: node /mnt/nsctl/bin/../bin/nsctl ...\n`,
+        status: 126,
       });
     });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { callerDescriptors, programEnvironment } from '../../src/run/index.ts';
+import { programEnvironment } from '../../src/caller/index.ts';
 
 /** An environment object as the NAME=value entries programEnvironment takes. */
 const entries = (env: Record<string, string>): string[] => Object.entries(env).map(([name, value]) => `${name}=${value}`);
@@ -29,16 +29,5 @@ describe('programEnvironment', () => {
   it('keeps repeated names, entries without =, and escaped bytes, as execve got them', () => {
     const raw = ['A=1', 'A=2', 'JUNK', 'B=x\udcff', '\udcfeN=1'];
     expect(programEnvironment(raw)).toEqual(raw);
-  });
-
-  it('never passes on NSCTL_CALLER_FDS, which is for nsctl alone', () => {
-    expect(programEnvironment(entries({ NSCTL_CALLER_FDS: '3', A: '1' }))).toEqual(['A=1']);
-  });
-});
-
-describe('callerDescriptors', () => {
-  it('keeps open descriptors above stderr and drops junk', () => {
-    expect([...callerDescriptors({ NSCTL_CALLER_FDS: '0,1,2,x,-4,99999,3.5,' })]).toEqual([]);
-    expect([...callerDescriptors({})]).toEqual([]);
   });
 });
