@@ -236,8 +236,9 @@ const CASES = [
   // --- unprivileged callers entering their own user namespaces (the rootless case)
   { as: 'user', args: ['-t', '{U}', '-U', '-n', '--preserve-credentials', 'sh', '-c', 'id -u; readlink /proc/self/ns/net'] },
   { as: 'user', args: ['-t', '{U}', '-n', '-U', '-m', '--preserve-credentials', 'sh', '-c', 'readlink /proc/self/ns/net /proc/self/ns/mnt'] },
-  { as: 'user', args: ['-t', '{U}', '-U', 'id', '-u'] },
-  { as: 'user', args: ['-t', '{M}', '-U', '-n', '-u', 'sh', '-c', 'id -u; hostname'] },
+  // nsenter's setgroups error, then a line naming the cause (docs/compat.md).
+  { as: 'user', args: ['-t', '{U}', '-U', 'id', '-u'], v242: E(`PROG: setgroups failed: Operation not permitted\nPROG: the target's user namespace does not allow setgroups (/proc/${T.U}/setgroups is "deny"); --preserve-credentials keeps your own uid, gid and groups\n`) },
+  { as: 'user', args: ['-t', '{M}', '-U', '-n', '-u', 'sh', '-c', 'id -u; hostname'], v242: E(`PROG: setgroups failed: Operation not permitted\nPROG: the target's user namespace does not allow setgroups (/proc/${T.M}/setgroups is "deny"); --preserve-credentials keeps your own uid, gid and groups\n`) },
   { as: 'user', args: ['-t', '{M}', '-n', '--preserve-credentials', 'true'], v242: E('PROG: reassociate to namespaces failed: Operation not permitted\n') },
   // nsctl's --all leaves out the namespaces U shares with its owner, which it may not re-join (docs/compat.md).
   { as: 'user', args: ['-t', '{U}', '-a', '--preserve-credentials', 'true'], v242: E('', 0) },

@@ -55,7 +55,7 @@ export async function main(argv: readonly string[], planFd: number): Promise<Out
     if (wanted === true) return failed(`${name} is not supported yet`);
   }
   let earlyFiles = parsed.earlyFiles;
-  let start: bigint | undefined;
+  let pinned: { start: bigint; named: string } | undefined;
   // `-t KIND:NAME`: resolved once, here, to a PID (or, for netns:, a --net file).
   if (options.targetName !== undefined) {
     const named = await (await targetsStage()).resolveNamedTarget(options, earlyFiles.length);
@@ -65,12 +65,13 @@ export async function main(argv: readonly string[], planFd: number): Promise<Out
     const more = firstUnopenable(named.files);
     if (more !== undefined) return failed(more);
     // The resolver checked this process's cgroup against the container's: pin that process.
-    start = named.resolution?.identity.startTime;
+    const identity = named.resolution?.identity;
+    if (identity !== undefined) pinned = { start: identity.startTime, named: `${parsed.options!.targetName!.kind}:${parsed.options!.targetName!.name}` };
   }
 
   const facts = readSystemFacts(options, { nsFacts: (paths) => askNsFacts(planFd, paths) });
   if (!facts.ok) return failed(facts.message);
-  const withPin = start === undefined ? facts.facts : { ...facts.facts, target: { ok: true as const, start } };
+  const withPin = pinned === undefined ? facts.facts : { ...facts.facts, target: { ok: true as const, ...pinned } };
   const planned = buildPlan(options, earlyFiles, withPin, { env: programEnvironment(startupEnvironment(process.env)) });
   if (!planned.ok) return failed(firstUnopenable((planned.opensFirst ?? []).map((path) => ({ path }))) ?? planned.message);
   try {

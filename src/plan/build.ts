@@ -2,6 +2,7 @@
 // it. The order of the steps is upstream's order of operations (docs/upstream.md §3); every text
 // the helper may print is written here.
 import type { EarlyFile, Options, Source } from '../cli/options.ts';
+import { escapeUntrusted } from '../kernel/escape.ts';
 import { NAMESPACES, PROC_NAME, type Namespace } from '../kernel/namespaces.ts';
 import type { SystemFacts } from '../procfs/index.ts';
 import type { Plan, Slot, Step } from './plan.ts';
@@ -120,13 +121,18 @@ export function buildPlan(options: Options, earlyFiles: readonly EarlyFile[], fa
           ? `failed to pidfd_open() for ${pid}`
           : `failed to obtain a valid file descriptor for PID ${pid}`;
     if (target === undefined || !target.ok) return fail(`${absent}: ${target?.error ?? 'No such process'}`);
-    const gone = `process ${pid} exited or was replaced after nsctl read it; nothing was entered`;
-    proc = push({ op: 'open', slot: newSlot(), at: 'cwd', how: 'directory', path: `/proc/${pid}`, fail: { what: absent } }).slot;
+    // A container's init that is gone by the time the helper looks: say so, not which file failed.
+    const gone =
+      target.named === undefined
+        ? `process ${pid} exited or was replaced after nsctl read it; nothing was entered`
+        : `${escapeUntrusted(target.named)}: process ${pid} exited or was replaced after nsctl found it (the container stopped or restarted); nothing was entered`;
+    const opening = target.named === undefined ? absent : gone;
+    proc = push({ op: 'open', slot: newSlot(), at: 'cwd', how: 'directory', path: `/proc/${pid}`, fail: { what: opening } }).slot;
     // The pidfd is taken before the check: if the check then finds the /proc directory's process
     // still alive with the start time the planner read, that process held the PID all along, so
     // the pidfd is its (docs/plan-format.md, check-start).
     const needPidfd = (viaPidfd && fromTarget.length > 0) || options.netSocket !== undefined || options.targetInode !== undefined;
-    if (needPidfd) pidfd = push({ op: 'pidfd', slot: newSlot(), pid: pid!, fail: { what: absent } }).slot;
+    if (needPidfd) pidfd = push({ op: 'pidfd', slot: newSlot(), pid: pid!, fail: { what: opening } }).slot;
     push({ op: 'check-start', proc, start: target.start, fail: { what: gone } });
     if (options.targetInode !== undefined) {
       push({

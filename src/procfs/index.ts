@@ -64,7 +64,8 @@ export interface UserNamespaces {
   readonly owners: Readonly<Partial<Record<Namespace, bigint>>>;
 }
 
-export type TargetIdentity = { readonly ok: true; readonly start: bigint } | { readonly ok: false; readonly error: string };
+/** `named`: the container the target was resolved from (`docker:web`), for messages. */
+export type TargetIdentity = { readonly ok: true; readonly start: bigint; readonly named?: string } | { readonly ok: false; readonly error: string };
 
 export type CgroupFacts =
   | { readonly kind: 'not-v2' }

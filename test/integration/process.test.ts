@@ -114,12 +114,12 @@ describe.runIf(rootTestsEnabled())('nsctl as transparent as the program', () => 
     }
   });
 
-  it('is the program itself without -p: the PID the caller started runs it, with no Node left', async () => {
-    const result = spawnSync('sh', ['-c', `${NSCTL} -t ${P} -u sh -c 'echo $$; cat /proc/$$/comm' & echo $!; wait`], { encoding: 'utf8' });
-    const [inside, comm, started] = result.stdout.trim().split('\n').sort();
-    expect(result.stdout.trim().split('\n')).toHaveLength(3);
-    // `$!` (the caller's view) and `$$` (the program's) are the same process.
-    expect([inside, comm]).toEqual([started, 'sh']);
+  it('is the program itself without -p: the PID the caller started runs it, with no Node left', () => {
+    const result = spawnSync('sh', ['-c', `${NSCTL} -t ${P} -u sh -c 'echo "inside $$ $(cat /proc/$$/comm)"' & echo "started $!"; wait`], { encoding: 'utf8' });
+    const inside = /^inside (\d+) (\S+)$/m.exec(result.stdout);
+    const started = /^started (\d+)$/m.exec(result.stdout);
+    // `$!` (the caller's view) and `$$` (the program's) are the same process, and it is sh.
+    expect([inside?.[1], inside?.[2]]).toEqual([started?.[1], 'sh']);
   });
 
   it('with -p, is exactly one helper process above the program, and no Node', async () => {
@@ -196,9 +196,14 @@ describe.runIf(rootTestsEnabled())('nsctl as transparent as the program', () => 
       // SIGHUP is bit 0, SIGPIPE bit 12.
       expect(BigInt(`0x${ignored(NSCTL, mode).split(':')[1]!.trim()}`) & 0x1001n).toBe(0x1001n);
     }
-    // nohup nsctl … & kill -HUP: the program survives, as nsenter's does.
-    const survived = spawnSync('sh', ['-c', `nohup ${NSCTL} -t ${P} -u sh -c 'sleep 0.5; echo survived' >/dev/stdout 2>/dev/null & sleep 0.2; kill -HUP $!; wait`], { encoding: 'utf8' });
-    expect(survived.stdout).toBe('survived\n');
+    // nohup nsctl … & kill -HUP once the program runs: it survives, as nsenter's does.
+    const dir = mkdtempSync(join(tmpdir(), 'nsctl-hup-'));
+    try {
+      const script = `nohup ${NSCTL} -t ${P} -u sh -c ': > ${dir}/ready; sleep 0.5; echo survived' 2>/dev/null & while [ ! -e ${dir}/ready ]; do sleep 0.01; done; kill -HUP $!; wait`;
+      expect(spawnSync('sh', ['-c', script], { encoding: 'utf8' }).stdout).toBe('survived\n');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('prints nothing on stderr in 300 plain runs in a row', () => {
