@@ -256,6 +256,45 @@ describe.runIf(rootTestsEnabled())('nsctl as transparent as the program', () => 
   });
 });
 
+describe.runIf(rootTestsEnabled())("the planner's Node, signalled SIGUSR1", () => {
+  /** Sockets listening on port 9229 (Node's inspector), from /proc/net/tcp and tcp6. */
+  const inspectorListening = (): number =>
+    ['/proc/net/tcp', '/proc/net/tcp6']
+      .flatMap((file) => readFileSync(file, 'utf8').split('\n').slice(1))
+      .filter((line) => {
+        const fields = line.trim().split(/\s+/);
+        return fields[3] === '0A' && /:240D$/.test(fields[1] ?? '');
+      }).length;
+
+  it('never listens, whatever moment of start-up the signal arrives at', async () => {
+    const target = await startTarget({ unshare: ['-u'], setup: 'hostname nsctl-usr1' });
+    let signalled = 0;
+    for (let round = 0; round < 40; round++) {
+      const child = spawn(NSCTL, ['-t', String(target.pid), '-u', 'true'], { stdio: ['ignore', 'ignore', 'pipe'] });
+      spawned.push(child);
+      const done = new Promise<void>((resolve) => child.on('close', () => resolve()));
+      // The planner is the helper's child named node; signal it 0, 3, … 57 ms after it appears.
+      const planner = await until(() => children(child.pid!).find((pid) => readComm(pid) === 'node') ?? (child.exitCode !== null ? -1 : undefined), 'the planner', 10_000);
+      if (planner > 0) {
+        await sleep((round % 20) * 3);
+        try {
+          process.kill(planner, 'SIGUSR1');
+          signalled++;
+        } catch {
+          // Already gone: this round tells nothing, the next ones will.
+        }
+      }
+      while (child.exitCode === null && child.signalCode === null) {
+        expect(inspectorListening()).toBe(0);
+        await sleep(2);
+      }
+      await done;
+      expect(inspectorListening()).toBe(0);
+    }
+    expect(signalled).toBeGreaterThan(20);
+  }, 120_000);
+});
+
 describe.runIf(rootTestsEnabled())('a target whose PID is reused between planning and entering', () => {
   it('is refused, and nothing is entered', () => {
     // Deterministic: everything runs in a private PID namespace, where the next PID can be chosen

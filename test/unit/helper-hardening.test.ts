@@ -526,7 +526,8 @@ describe.runIf(haveTools)('environ: loading the target environment', () => {
     expect(load(entry(4 * 1024 * 1024 + 1))).toStrictEqual({ status: 1, signal: null, stdout: '', stderr: 'nsctl: cannot read environ: Argument list too long\n' });
   });
 
-  it('loads 4 MiB of distinct entries in well under a second', () => {
+  // How fast is scripts/bench's business ("environ: 4 MiB of distinct entries"); this checks it works.
+  it('loads 4 MiB of distinct entries, the most a target may give', () => {
     const names: string[] = [];
     for (let size = 0, i = 0; size < 4 * 1024 * 1024 - 16; i++) {
       const e = `v${i.toString(36)}=`;
@@ -534,18 +535,9 @@ describe.runIf(haveTools)('environ: loading the target environment', () => {
       size += e.length + 1;
     }
     const file = tempFile('environ-distinct', names.join('\0'));
-    const timed = (planner: Planner): number => {
-      const t0 = process.hrtime.bigint();
-      const r = run({ planner });
-      // Far more than execve takes: the exec fails, after the load.
-      expect(r.stderr).toBe('nsctl: failed to execute true: Argument list too long\n');
-      return Number(process.hrtime.bigint() - t0) / 1e6;
-    };
-    const steps = (path: string): Uint8Array =>
-      planOf(open(0, path), { op: 'environ', fd: 0, proc: 'none', drop: [], note: '', fail: texts }, exec('true', ['true'], [], { targetEnv: true } as Partial<Step>));
-    const ms = timed(shPlanner({ plan: steps(file) }));
-    console.log(`environ: ${names.length} distinct entries (4 MiB) loaded and execve refused in ${ms.toFixed(1)} ms`);
-    expect(ms).toBeLessThan(1000);
+    const plan = planOf(open(0, file), { op: 'environ', fd: 0, proc: 'none', drop: [], note: '', fail: texts }, exec('true', ['true'], [], { targetEnv: true } as Partial<Step>));
+    // Loaded whole: execve, not the load, then refuses an environment that large.
+    expect(run({ planner: shPlanner({ plan }) }).stderr).toBe('nsctl: failed to execute true: Argument list too long\n');
   });
 
   it('removes the drop names, and says which (in the target\'s order, escaped)', () => {
