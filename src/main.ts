@@ -33,8 +33,8 @@ export async function main(argv: readonly string[], planFd: number): Promise<Out
   const unopenable = firstUnopenable(parsed.earlyFiles);
   if (unopenable !== undefined) return failed(unopenable);
 
-  const stop = parsed.stop;
-  if (stop !== undefined) {
+  if (parsed.stop !== undefined) {
+    const stop = parsed.stop;
     switch (stop.kind) {
       case 'help':
         return printed(await helpText());
@@ -50,14 +50,15 @@ export async function main(argv: readonly string[], planFd: number): Promise<Out
         return failed(stop.message);
     }
   }
-  let options = parsed.options!;
+  let options = parsed.options;
   for (const [wanted, name] of [[options.explain, '--explain'], [options.json, '--json'], [options.pty, '--pty'], [options.hostTools, '--host-tools']] as const) {
     if (wanted === true) return failed(`${name} is not supported yet`);
   }
   let earlyFiles = parsed.earlyFiles;
   let pinned: { start: bigint; named: string } | undefined;
   // `-t KIND:NAME`: resolved once, here, to a PID (or, for netns:, a --net file).
-  if (options.targetName !== undefined) {
+  const targetName = options.targetName;
+  if (targetName !== undefined) {
     const named = await (await targetsStage()).resolveNamedTarget(options, earlyFiles.length);
     if (!named.ok) return failed(named.message);
     options = named.options;
@@ -66,7 +67,7 @@ export async function main(argv: readonly string[], planFd: number): Promise<Out
     if (more !== undefined) return failed(more);
     // The resolver checked this process's cgroup against the container's: pin that process.
     const identity = named.resolution?.identity;
-    if (identity !== undefined) pinned = { start: identity.startTime, named: `${parsed.options!.targetName!.kind}:${parsed.options!.targetName!.name}` };
+    if (identity !== undefined) pinned = { start: identity.startTime, named: `${targetName.kind}:${targetName.name}` };
   }
 
   const facts = readSystemFacts(options, { nsFacts: (paths) => askNsFacts(planFd, paths) });

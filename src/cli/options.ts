@@ -93,10 +93,10 @@ export type ParseStop =
   /** nsenter's own parse-time errors (`failed to parse uid: 'abc'`), no Try line. */
   | { readonly kind: 'error'; readonly message: string };
 
-export interface ParseResult {
-  /** Files to open, in argv order, up to where parsing stopped. */
-  readonly earlyFiles: readonly EarlyFile[];
-  /** Set when parsing stopped before the end; `options` is then absent. */
-  readonly stop: ParseStop | undefined;
-  readonly options: Options | undefined;
-}
+/**
+ * What a command line says: the options, or why parsing stopped before the end. Either way, the
+ * files to open, in argv order, up to where parsing got (upstream opened them while parsing).
+ */
+export type ParseResult =
+  | { readonly earlyFiles: readonly EarlyFile[]; readonly stop: undefined; readonly options: Options }
+  | { readonly earlyFiles: readonly EarlyFile[]; readonly stop: ParseStop; readonly options: undefined };
