@@ -11,12 +11,17 @@ import { completionText, helpText, parseArgs, versionText } from './cli/index.ts
 import { encodeBytes } from './kernel/bytes.ts';
 import { strerrorOfCode } from './kernel/errno.ts';
 import { buildPlan } from './plan/index.ts';
-import { askNsFacts, firstUnopenable, readSystemFacts } from './procfs/index.ts';
+import { askNsFacts, firstUnopenable, readNamespaceInodes, readSystemFacts } from './procfs/index.ts';
 import { encodePlan, PlanEncodingError } from './wire/index.ts';
+import type { ExplainInput } from './explain/index.ts';
 
 // The container resolvers (http) load only when a command line names a container: --help,
 // --version and every error before them skip their start-up cost (bench/results.md).
 const targetsStage = () => import('./targets/index.ts');
+// --explain and --json: only those runs load the code that describes a plan and tries its first
+// steps; a real run never pays for it.
+const explainStage = () => import('./explain/index.ts');
+const preflightStage = () => import('./preflight/index.ts');
 
 const PROGRAM = 'nsctl';
 
@@ -51,21 +56,28 @@ export async function main(argv: readonly string[], planFd: number): Promise<Out
     }
   }
   let options = parsed.options!;
-  for (const [wanted, name] of [[options.explain, '--explain'], [options.json, '--json'], [options.pty, '--pty'], [options.hostTools, '--host-tools']] as const) {
+  for (const [wanted, name] of [[options.pty, '--pty'], [options.hostTools, '--host-tools']] as const) {
     if (wanted === true) return failed(`${name} is not supported yet`);
   }
+  // --explain and --json (extensions: no nsenter command line has them) go the whole way a real
+  // run goes, with every check and error of it, and print instead of handing the plan over.
+  if (options.explain === true && options.json === true) return failed('options --explain and --json cannot be combined');
+  const explaining = options.explain === true || options.json === true;
   let earlyFiles = parsed.earlyFiles;
   let start: bigint | undefined;
+  let named: ExplainInput['named'];
   // `-t KIND:NAME`: resolved once, here, to a PID (or, for netns:, a --net file).
   if (options.targetName !== undefined) {
-    const named = await (await targetsStage()).resolveNamedTarget(options, earlyFiles.length);
-    if (!named.ok) return failed(named.message);
-    options = named.options;
-    earlyFiles = [...earlyFiles, ...named.files];
-    const more = firstUnopenable(named.files);
+    const target = options.targetName;
+    const resolved = await (await targetsStage()).resolveNamedTarget(options, earlyFiles.length);
+    if (!resolved.ok) return failed(resolved.message);
+    options = resolved.options;
+    earlyFiles = [...earlyFiles, ...resolved.files];
+    const more = firstUnopenable(resolved.files);
     if (more !== undefined) return failed(more);
     // The resolver checked this process's cgroup against the container's: pin that process.
-    start = named.resolution?.identity.startTime;
+    start = resolved.resolution?.identity.startTime;
+    named = { target, resolution: resolved.resolution, files: resolved.files };
   }
 
   const facts = readSystemFacts(options, { nsFacts: (paths) => askNsFacts(planFd, paths) });
@@ -74,12 +86,29 @@ export async function main(argv: readonly string[], planFd: number): Promise<Out
   const planned = buildPlan(options, earlyFiles, withPin, { env: programEnvironment(startupEnvironment(process.env)) });
   if (!planned.ok) return failed(firstUnopenable((planned.opensFirst ?? []).map((path) => ({ path }))) ?? planned.message);
   try {
-    writeAll(planFd, encodePlan(planned.plan));
+    // Encoded when explaining too: a plan the wire cannot carry fails both runs alike.
+    const bytes = encodePlan(planned.plan);
+    if (!explaining) writeAll(planFd, bytes);
   } catch (error) {
     if (error instanceof PlanEncodingError) return failed(`internal error: ${error.message}`);
     return failed(`internal error: cannot hand the plan to the helper: ${strerrorOfCode((error as NodeJS.ErrnoException).code)}`);
   }
-  return { code: 0, planned: true };
+  if (!explaining) return { code: 0, planned: true };
+
+  // The helper's first steps only open and check; where one would fail, the real run would stop
+  // there, before changing anything, with this message and status.
+  const refused = (await preflightStage()).preflight(planned.plan);
+  if (refused !== undefined) return failed(...refused.lines);
+  const input: ExplainInput = {
+    argv,
+    options,
+    named,
+    facts: withPin,
+    inodes: readNamespaceInodes(options.target, earlyFiles),
+    plan: planned.plan,
+    notes: planned.notes,
+  };
+  return printed((await explainStage()).explanation(input, options.json === true ? 'json' : 'text'));
 }
 
 function writeAll(fd: number, bytes: Uint8Array): void {
