@@ -412,6 +412,11 @@ function purposeOf(slot: Slot, steps: readonly Step[], from: number): string | u
 }
 
 function stepText(step: Step, index: number, steps: readonly Step[], origin: (slot: Slot) => Origin): string {
+  const hint = 'hint' in step && typeof step.hint === 'string' && step.hint !== '' ? ` (if it fails: ${step.hint})` : '';
+  return describeStep(step, index, steps, origin) + hint;
+}
+
+function describeStep(step: Step, index: number, steps: readonly Step[], origin: (slot: Slot) => Origin): string {
   const purpose = (slot: Slot): string => {
     const what = purposeOf(slot, steps, index);
     return what === undefined ? '' : ` — ${what}`;
@@ -445,10 +450,14 @@ function stepText(step: Step, index: number, steps: readonly Step[], origin: (sl
       const what = `${step.mask.join(', ')} through ${describe(origin(step.fd))}${left}`;
       return step.soft === true ? `enter ${what}; a failure is ignored` : `enter ${what}; a failure is fatal`;
     }
-    case 'setgroups':
-      return step.afterSwitch === true
+    case 'setgroups': {
+      // The helper reports an after-switch failure only when an earlier attempt failed too.
+      const first = steps.slice(0, index).some((s) => s.op === 'setgroups');
+      if (step.afterSwitch !== true) return 'drop the supplementary groups (setgroups) while nsctl still has its privileges; a failure is only remembered';
+      return first
         ? 'drop the supplementary groups (setgroups) again; a failure counts only if the first attempt failed too'
-        : 'drop the supplementary groups (setgroups) while nsctl still has its privileges; a failure is only remembered';
+        : 'drop the supplementary groups (setgroups); a failure is ignored';
+    }
     case 'setgid':
     case 'setuid': {
       const which = step.op === 'setgid' ? 'gid' : 'uid';

@@ -5,12 +5,28 @@
 // credentials (the planner runs as the caller, as the helper does), and stops at the first step
 // that would change something or that Node cannot try (a pidfd's inode, an ioctl). Read-only: it
 // opens, reads and closes, nothing else. A real run never calls it.
-import { closeSync, constants, existsSync, openSync } from 'node:fs';
+//
+// Some steps that would change things are known to fail without trying them, and a failure
+// changes nothing, so the walk goes on past them (setns(2), and each namespace type's install
+// check in the kernel):
+// - setgroups without CAP_SETGID;
+// - setns through the pidfd of a process the caller may not ptrace-read: the kernel checks that
+//   first (EPERM), and the same check refuses reading its /proc/PID/ns links, which is how it is
+//   tried here;
+// - setns into any namespace but a user namespace without CAP_SYS_ADMIN in the caller's own user
+//   namespace (every type's install needs it there, as long as no user namespace was entered
+//   before; the walk has stopped at any setns that could have entered one). Only through a pidfd
+//   or the target's /proc/PID/ns files, whose type is known: a file named on the command line may
+//   be no namespace at all (EINVAL).
+import { closeSync, constants, existsSync, openSync, readlinkSync } from 'node:fs';
 import { encodeBytes } from '../kernel/bytes.ts';
 import { strerrorOfCode } from '../kernel/errno.ts';
 import { readWhole } from '../kernel/read.ts';
 import type { Plan, Slot, Step } from '../plan/index.ts';
-import { parseStartTime } from '../procfs/index.ts';
+import { hasCapabilities, parseStartTime } from '../procfs/index.ts';
+
+const CAP_SETGID = 6;
+const CAP_SYS_ADMIN = 21;
 
 /** The lines the helper would print (without `nsctl: `); it exits 1 after any of them. */
 export interface PreflightFailure {
@@ -18,17 +34,22 @@ export interface PreflightFailure {
 }
 
 export function preflight(plan: Plan): PreflightFailure | undefined {
-  // The path each slot was opened by, where it was opened by path (a pidfd has none).
-  const paths = new Map<Slot, string>();
+  // The path each slot was opened by, where it was opened by path; the PID of each pidfd.
+  const slots: Slots = { paths: new Map(), pidfds: new Map() };
   for (const step of plan.steps) {
-    const outcome = tryStep(step, paths);
+    const outcome = tryStep(step, slots);
     if (outcome === 'stop') return undefined;
     if (outcome !== 'ok') return outcome;
   }
   return undefined;
 }
 
-function tryStep(step: Step, paths: Map<Slot, string>): 'ok' | 'stop' | PreflightFailure {
+interface Slots {
+  readonly paths: Map<Slot, string>;
+  readonly pidfds: Map<Slot, number>;
+}
+
+function tryStep(step: Step, { paths, pidfds }: Slots): 'ok' | 'stop' | PreflightFailure {
   switch (step.op) {
     case 'open': {
       const base = step.at === 'cwd' ? undefined : paths.get(step.at);
@@ -42,7 +63,18 @@ function tryStep(step: Step, paths: Map<Slot, string>): 'ok' | 'stop' | Prefligh
     case 'pidfd':
       // pidfd_open fails only for a PID with no process (ESRCH); the check-start after it is the
       // one that tells whether it is still the planner's.
+      pidfds.set(step.slot, step.pid);
       return existsSync(`/proc/${step.pid}`) ? 'ok' : failure(step, 'ESRCH');
+    case 'setns': {
+      const pid = pidfds.get(step.fd);
+      const known = pid !== undefined || /^\/proc\/[0-9]+\/ns\/[a-z]+$/.test(paths.get(step.fd) ?? '');
+      const refused = (pid !== undefined && ptraceDenied(pid, step.mask[0]!)) || (known && !step.mask.includes('user') && !hasCapabilities(CAP_SYS_ADMIN));
+      if (!refused) return 'stop';
+      return step.soft === true ? 'ok' : failure(step, 'EPERM');
+    }
+    case 'setgroups':
+      // Without CAP_SETGID it fails, which the first attempt only remembers; with it, it drops the groups.
+      return step.afterSwitch !== true && !hasCapabilities(CAP_SETGID) ? 'ok' : 'stop';
     case 'check-start': {
       const dir = paths.get(step.proc);
       if (dir === undefined) return 'stop';
@@ -59,6 +91,17 @@ function tryStep(step: Step, paths: Map<Slot, string>): 'ok' | 'stop' | Prefligh
       // check-inode needs the pidfd itself, pidfd-getfd, socket-netns and ns-owner an ioctl or
       // a descriptor of the target's, and every other step changes the process: the helper's.
       return 'stop';
+  }
+}
+
+/** The caller may not ptrace-read `pid`: reading its namespace link is refused. */
+function ptraceDenied(pid: number, ns: string): boolean {
+  try {
+    readlinkSync(`/proc/${pid}/ns/${ns}`);
+    return false;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return code === 'EACCES' || code === 'EPERM';
   }
 }
 

@@ -172,7 +172,7 @@ function sameNamespace(pid: number, ns: Namespace): boolean {
 }
 
 /** Every one of these capabilities is in our effective set (CapEff of /proc/self/status). */
-function hasCapabilities(...caps: number[]): boolean {
+export function hasCapabilities(...caps: number[]): boolean {
   let text: string;
   try {
     text = readWhole('/proc/self/status').toString('latin1');
