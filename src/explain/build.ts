@@ -148,10 +148,12 @@ function sourceOf(origin: Origin): NamespaceSource {
       return { kind: 'socket', pid: origin.pid, fd: origin.fd };
     case 'owner':
       return { kind: 'owner', of: sourceOf(origin.of) };
-    case 'proc':
-    case 'socket':
     case 'other':
-      return { kind: 'other', op: origin.kind };
+      return { kind: 'other', op: origin.op };
+    case 'proc':
+      return { kind: 'other', op: 'open' };
+    case 'socket':
+      return { kind: 'other', op: 'pidfd-getfd' };
   }
 }
 
@@ -162,10 +164,14 @@ function setnsSteps(steps: readonly Step[]): StepOf<'setns'>[] {
 }
 
 function namespaceEntries(steps: readonly Step[], origin: (slot: Slot) => Origin, input: ExplainInput): NamespaceEntry[] {
+  // One entry per namespace and descriptor: pass 2 retries pass 1's, and the nested order enters
+  // a user namespace per level.
   const entries: NamespaceEntry[] = [];
+  const seen = new Set<string>();
   for (const step of setnsSteps(steps)) {
     for (const ns of step.mask) {
-      if (entries.some((e) => e.type === ns)) continue;
+      if (seen.has(`${ns} ${step.fd}`)) continue;
+      seen.add(`${ns} ${step.fd}`);
       const from = origin(step.fd);
       entries.push({ type: ns, inode: decimal(inodeOf(ns, from, input)), source: sourceOf(from) });
     }
@@ -432,7 +438,7 @@ function describeStep(step: Step, index: number, steps: readonly Step[], origin:
       return `open ${path}${step.how === 'directory' ? ' (directory)' : step.how === 'append' ? ' for writing' : ''}${why === undefined ? '' : ` — ${why}`}${soft}`;
     }
     case 'pidfd':
-      return `take a pidfd of PID ${step.pid}${purpose(step.slot)}`;
+      return `take a pidfd of PID ${step.pid}${purpose(step.slot) === '' ? ' (no later step uses it)' : purpose(step.slot)}`;
     case 'check-start':
       return `check that ${describe(origin(step.proc))} still belongs to the process that started at ${step.start}: a PID reused since nsctl read it is refused`;
     case 'check-inode':

@@ -17,7 +17,10 @@ export interface PlanDocument {
   readonly resolution: Resolution | null;
   /** The target process; null without `-t`. */
   readonly target: Target | null;
-  /** The namespaces the plan enters, in the order of their first `setns`. */
+  /**
+   * The namespaces the plan enters, in the order of their first `setns`; a type appears twice only
+   * when two namespaces of it are entered (the nested order's user namespaces).
+   */
   readonly namespaces: readonly NamespaceEntry[];
   /** `-a`: the namespace types it left out, and why, in nsenter's table order. */
   readonly leftOut: readonly LeftOut[];

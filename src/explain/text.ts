@@ -142,7 +142,7 @@ function orderLines(doc: PlanDocument): Line[] {
 }
 
 function rootLines(root: Root | null, mount: boolean): string[] {
-  if (root === null) return [mount ? "the mount namespace's root: entering it moves there" : 'unchanged'];
+  if (root === null) return [mount ? "the mount namespace's root: entering it sets the root there" : 'unchanged'];
   const what = root.kind === 'target' ? `the target's root directory, ${shown(root.path)}` : `${shown(root.path)} (-r DIR)`;
   return [`${what}: opened before entering anything, then chroot into it`];
 }
