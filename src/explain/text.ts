@@ -20,7 +20,7 @@ export function explanationText(doc: PlanDocument): string {
     });
   };
 
-  if (doc.resolution !== null) section('Container', resolutionLines(doc));
+  if (doc.resolution !== null) section('Resolved', resolutionLines(doc));
   section('Target', targetLines(doc));
   section('Namespaces', doc.namespaces.length === 0 ? ['none'] : table(doc.namespaces.map((n) => [label(n.type, n.inode), sourceText(n.source)])));
   if (doc.leftOut.length > 0) section('Left out', table(doc.leftOut.map((l) => [label(l.type, l.inode), `-a leaves it out: ${LEFT_OUT[l.reason]}`])));
@@ -70,10 +70,13 @@ function resolutionLines(doc: PlanDocument): string[] {
   const name = `${r.kind}:${shown(r.name)}`;
   if (r.file !== null) return [`${name} is the file ${shown(r.file)}, entered as the network namespace (network only)`];
   const id = r.id === null ? '' : ` (container ${r.id.length === 64 ? r.id.slice(0, 12) : r.id})`;
-  return [
-    `${name} → PID ${r.pid}${id}, via ${r.source}. Checked: that process is the container's own (its ` +
-      "cgroup, or its trusted monitor, says so), and not one that shares every namespace with nsctl (a monitor, or the host).",
-  ];
+  // The resolver checks a container's process against the container (docs/targets.md); every
+  // process it names, that it is not one sharing all of nsctl's namespaces.
+  const checked =
+    r.id === null
+      ? 'Checked: it is not a process that shares every namespace with nsctl (a monitor, or the host).'
+      : "Checked: that process is the container's own (its cgroup, or its trusted monitor, says so), and not one that shares every namespace with nsctl (a monitor, or the host).";
+  return [`${name} → PID ${r.pid}${id}, via ${r.source}. ${checked}`];
 }
 
 function targetLines(doc: PlanDocument): string[] {
