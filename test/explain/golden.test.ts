@@ -138,3 +138,23 @@ describe('--explain and --json against the golden files', () => {
     });
   }
 });
+
+describe('docs/json.md', () => {
+  it('names every field the golden documents hold, and their version', () => {
+    const doc = readFileSync(fileURLToPath(new URL('../../docs/json.md', import.meta.url)), 'utf8');
+    const keys = new Set<string>();
+    const walk = (value: unknown): void => {
+      if (Array.isArray(value)) value.forEach(walk);
+      else if (value !== null && typeof value === 'object') {
+        for (const [key, inner] of Object.entries(value)) {
+          keys.add(key);
+          // A step's `fields` are its record's, documented in docs/plan-format.md.
+          if (key !== 'fields') walk(inner);
+        }
+      }
+    };
+    for (const name of Object.keys(CASES)) walk(JSON.parse(readFileSync(`${GOLDEN}${name}.json`, 'utf8')));
+    for (const key of keys) expect(doc, key).toContain(`\`${key}\``);
+    expect(doc).toContain('(version 1)');
+  });
+});

@@ -15,8 +15,12 @@ const EXPECTED_FILES = [
   'README.md',
   'bin/nsctl',
   'bin/package.json',
+  'dist/api.js',
   'dist/nsctl.1',
   'dist/nsctl.cjs',
+  // The Node API's declarations (package.json "types").
+  'dist/types/api/index.d.ts',
+  'dist/types/explain/document.d.ts',
   // README.md and the man page point users at these.
   'docs/compat.md',
   'docs/packaging.md',
