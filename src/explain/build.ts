@@ -399,7 +399,10 @@ function purposeOf(slot: Slot, steps: readonly Step[], from: number): string | u
         if (step.slot === slot) return 'for the cgroup to join (-c)';
         break;
       case 'check-start':
-        if (step.proc === slot) return 'the target: checked, and its files opened through it';
+        if (step.proc === slot) {
+          const files = steps.slice(i + 1).some((s) => s.op === 'open' && s.at === slot);
+          return `the target's directory, through which the helper checks the process${files ? ' and opens its files' : ''}`;
+        }
         break;
       case 'ns-owner':
         if (step.of === slot) return 'to ask which user namespace owns it';
