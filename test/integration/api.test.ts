@@ -107,7 +107,7 @@ describe('the Node API from the packed tarball', () => {
   describe.runIf(rootTestsEnabled())('run against a target', () => {
     let target: Target;
     beforeAll(async () => {
-      target = await startTarget({ unshare: ['-u', '-n', '-p', '--fork'], setup: 'hostname nsctl-api' });
+      target = await startTarget({ unshare: ['-u', '-n', '-p', '--fork'], setup: 'hostname web' });
     });
 
     it('plan, explain and run give what the command line gives, errors as NsctlError with its message and status', () => {
@@ -130,8 +130,21 @@ describe('the Node API from the packed tarball', () => {
       // Without a PID namespace, the process run() started is the program: $$ is its pid.
       const run = seen['run'] as { pid: number; exited: unknown; out: string };
       expect(run.exited).toEqual({ code: 3, signal: null });
-      expect(run.out).toBe(`${run.pid} bar\nnsctl-api\n`);
+      expect(run.out).toBe(`${run.pid} bar\nweb\n`);
       expect(seen['killed']).toEqual({ code: null, signal: 'SIGTERM' });
+    });
+
+    it("runs the README's example, which prints what the README shows (numbers aside)", () => {
+      const readme = readFileSync(join(REPO, 'README.md'), 'utf8');
+      const section = readme.slice(readme.indexOf('\n## From Node\n'));
+      const [, code, output] = /```js\n([\s\S]*?)```\n\n```\n\$ node enter\.mjs \d+\n([\s\S]*?)```/.exec(section) ?? [];
+      expect(code, 'README.md: a js block and its output under "## From Node"').toBeDefined();
+      writeFileSync(join(project, 'enter.mjs'), code!);
+      const ran = exec([join(tools, 'node'), 'enter.mjs', String(target.pid)], env, { cwd: project });
+      expect(ran.stderr).toBe('');
+      expect(ran.status).toBe(0);
+      const numbersAside = (text: string): string => text.replace(/[0-9]+/g, 'N');
+      expect(numbersAside(ran.stdout)).toBe(numbersAside(output!));
     });
   });
 });

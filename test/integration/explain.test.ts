@@ -1,13 +1,14 @@
 // --explain and --json through bin/nsctl, the helper and real targets: they perform nothing, read
 // the same facts a real run reads, and fail exactly where a real run fails before its first side
 // effect, with the same message and status.
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PlanDocument } from '../../src/explain/index.ts';
 import { nsctlForAnyUser } from '../support/any-user.ts';
-import { nsctl, nsLink, rootTestsEnabled, run, startTarget, type Target } from '../support/targets.ts';
+import { NSCTL, nsctl, nsLink, rootTestsEnabled, run, startTarget, type Target } from '../support/targets.ts';
 
 const inode = (link: string): string => /\[([0-9]+)\]$/.exec(link)![1]!;
 const startTime = (pid: number): string => readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[19]!;
@@ -53,6 +54,17 @@ describe.runIf(rootTestsEnabled())('--explain and --json on real targets', () =>
     ]);
     expect(doc.fork).toEqual({ fork: true, reason: 'pid-namespace' });
     expect(doc.program).toMatchObject({ kind: 'exec', file: 'sh', argv: ['sh'], search: true });
+  });
+
+  it("prints for -t P -a sh what README.md shows (numbers aside)", () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const shown = /`nsctl --explain -t \d+ -a sh`, as root[^\n]*\n[^\n]*\n\n((?: {4}.*\n|\n)+?)\n## /.exec(readme)?.[1];
+    expect(shown, 'README.md: the --explain output block').toBeDefined();
+    const env = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', HOME: '/root', TERM: 'xterm', SHELL: '/bin/bash', LANG: 'C.UTF-8' };
+    const result = spawnSync(NSCTL, ['--explain', '-t', String(target.pid), '-a', 'sh'], { env, encoding: 'utf8' });
+    expect(result.status).toBe(0);
+    const numbersAside = (text: string): string => text.replace(/[0-9]+/g, 'N');
+    expect(numbersAside(result.stdout)).toBe(numbersAside(shown!.replace(/^ {4}/gm, '').replace(/\n+$/, '\n')));
   });
 
   it('--explain says the same in words: the inodes, the pin and the left-out namespaces', () => {
