@@ -28,7 +28,10 @@ const PROGRAM = 'nsctl';
 export interface Outcome {
   /** The planner's exit status; the helper exits with it when there is no plan. */
   readonly code: number;
-  /** A plan was written: the run went the whole way (bin/nsctl keeps V8's code cache of such a run). */
+  /**
+   * The run went the whole way: a plan was written, or explained (bin/nsctl keeps V8's code cache
+   * of such a run).
+   */
   readonly planned: boolean;
 }
 
@@ -108,7 +111,8 @@ export async function main(argv: readonly string[], planFd: number): Promise<Out
     plan: planned.plan,
     notes: planned.notes,
   };
-  return printed((await explainStage()).explanation(input, options.json === true ? 'json' : 'text'));
+  const shown = printed((await explainStage()).explanation(input, options.json === true ? 'json' : 'text'));
+  return { ...shown, planned: shown.code === 0 };
 }
 
 function writeAll(fd: number, bytes: Uint8Array): void {

@@ -39,6 +39,7 @@ export function explanationText(doc: PlanDocument): string {
 }
 
 function wrap(text: string, first: string, rest: string): string[] {
+  if (first.length + text.length <= WIDTH) return [`${first}${text}`.trimEnd()];
   const lines: string[] = [];
   let line = first;
   let empty = true;

@@ -35,7 +35,9 @@ export interface PreflightFailure {
 
 export function preflight(plan: Plan): PreflightFailure | undefined {
   // The path each slot was opened by, where it was opened by path; the PID of each pidfd.
-  const slots: Slots = { paths: new Map(), pidfds: new Map() };
+  const capabilities = new Map<number, boolean>();
+  const capable = (cap: number): boolean => capabilities.get(cap) ?? (capabilities.set(cap, hasCapabilities(cap)), capabilities.get(cap)!);
+  const slots: Slots = { paths: new Map(), pidfds: new Map(), capable };
   for (const step of plan.steps) {
     const outcome = tryStep(step, slots);
     if (outcome === 'stop') return undefined;
@@ -47,9 +49,11 @@ export function preflight(plan: Plan): PreflightFailure | undefined {
 interface Slots {
   readonly paths: Map<Slot, string>;
   readonly pidfds: Map<Slot, number>;
+  /** Whether the caller has this capability in its effective set; /proc/self/status read once. */
+  readonly capable: (cap: number) => boolean;
 }
 
-function tryStep(step: Step, { paths, pidfds }: Slots): 'ok' | 'stop' | PreflightFailure {
+function tryStep(step: Step, { paths, pidfds, capable }: Slots): 'ok' | 'stop' | PreflightFailure {
   switch (step.op) {
     case 'open': {
       const base = step.at === 'cwd' ? undefined : paths.get(step.at);
@@ -68,13 +72,13 @@ function tryStep(step: Step, { paths, pidfds }: Slots): 'ok' | 'stop' | Prefligh
     case 'setns': {
       const pid = pidfds.get(step.fd);
       const known = pid !== undefined || /^\/proc\/[0-9]+\/ns\/[a-z]+$/.test(paths.get(step.fd) ?? '');
-      const refused = (pid !== undefined && ptraceDenied(pid, step.mask[0]!)) || (known && !step.mask.includes('user') && !hasCapabilities(CAP_SYS_ADMIN));
+      const refused = (pid !== undefined && ptraceDenied(pid, step.mask[0]!)) || (known && !step.mask.includes('user') && !capable(CAP_SYS_ADMIN));
       if (!refused) return 'stop';
       return step.soft === true ? 'ok' : failure(step, 'EPERM');
     }
     case 'setgroups':
       // Without CAP_SETGID it fails, which the first attempt only remembers; with it, it drops the groups.
-      return step.afterSwitch !== true && !hasCapabilities(CAP_SETGID) ? 'ok' : 'stop';
+      return step.afterSwitch !== true && !capable(CAP_SETGID) ? 'ok' : 'stop';
     case 'check-start': {
       const dir = paths.get(step.proc);
       if (dir === undefined) return 'stop';
