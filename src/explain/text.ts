@@ -1,6 +1,7 @@
 // PlanDocument → the `--explain` text. Made from the document alone, so the words and `--json`
 // cannot say different things. Anything a target or an engine wrote was escaped before it got
 // here; paths and arguments print as they are when plain, else as JSON strings (shown()).
+import { escapeUntrusted } from '../kernel/escape.ts';
 import { shown } from './build.ts';
 import type { Cwd, IdChange, LeftOutReason, NamespaceSource, NamespaceType, PlanDocument, Program, Root } from './document.ts';
 
@@ -68,9 +69,10 @@ function table(rows: readonly (readonly [string, string])[]): Line[] {
 
 function resolutionLines(doc: PlanDocument): string[] {
   const r = doc.resolution!;
-  const name = `${r.kind}:${shown(r.name)}`;
+  // The name and ID may be an engine's words: escaped, as in every message (docs/security.md).
+  const name = `${r.kind}:${shown(escapeUntrusted(r.name))}`;
   if (r.file !== null) return [`${name} is the file ${shown(r.file)}, entered as the network namespace (network only)`];
-  const id = r.id === null ? '' : ` (container ${r.id.length === 64 ? r.id.slice(0, 12) : r.id})`;
+  const id = r.id === null ? '' : ` (container ${escapeUntrusted(r.id.length === 64 ? r.id.slice(0, 12) : r.id)})`;
   // The resolver checks a container's process against the container (docs/targets.md); every
   // process it names, that it is not one sharing all of nsctl's namespaces.
   const checked =
