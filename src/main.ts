@@ -11,19 +11,27 @@ import { completionText, helpText, parseArgs, versionText } from './cli/index.ts
 import { encodeBytes } from './kernel/bytes.ts';
 import { strerrorOfCode } from './kernel/errno.ts';
 import { buildPlan } from './plan/index.ts';
-import { askNsFacts, firstUnopenable, readSystemFacts } from './procfs/index.ts';
+import { askNsFacts, firstUnopenable, readNamespaceInodes, readSystemFacts } from './procfs/index.ts';
 import { encodePlan, PlanEncodingError } from './wire/index.ts';
+import type { ExplainInput } from './explain/index.ts';
 
 // The container resolvers (http) load only when a command line names a container: --help,
 // --version and every error before them skip their start-up cost (bench/results.md).
 const targetsStage = () => import('./targets/index.ts');
+// --explain and --json: only those runs load the code that describes a plan and tries its first
+// steps; a real run never pays for it.
+const explainStage = () => import('./explain/index.ts');
+const preflightStage = () => import('./preflight/index.ts');
 
 const PROGRAM = 'nsctl';
 
 export interface Outcome {
   /** The planner's exit status; the helper exits with it when there is no plan. */
   readonly code: number;
-  /** A plan was written: the run went the whole way (bin/nsctl keeps V8's code cache of such a run). */
+  /**
+   * The run went the whole way: a plan was written, or explained (bin/nsctl keeps V8's code cache
+   * of such a run).
+   */
   readonly planned: boolean;
 }
 
@@ -51,23 +59,29 @@ export async function main(argv: readonly string[], planFd: number): Promise<Out
     }
   }
   let options = parsed.options;
-  for (const [wanted, name] of [[options.explain, '--explain'], [options.json, '--json'], [options.pty, '--pty'], [options.hostTools, '--host-tools']] as const) {
+  for (const [wanted, name] of [[options.pty, '--pty'], [options.hostTools, '--host-tools']] as const) {
     if (wanted === true) return failed(`${name} is not supported yet`);
   }
+  // --explain and --json (extensions: no nsenter command line has them) go the whole way a real
+  // run goes, with every check and error of it, and print instead of handing the plan over.
+  if (options.explain === true && options.json === true) return failed('options --explain and --json cannot be combined');
+  const explaining = options.explain === true || options.json === true;
   let earlyFiles = parsed.earlyFiles;
   let pinned: { start: bigint; named: string } | undefined;
+  let named: ExplainInput['named'];
   // `-t KIND:NAME`: resolved once, here, to a PID (or, for netns:, a --net file).
-  const targetName = options.targetName;
-  if (targetName !== undefined) {
-    const named = await (await targetsStage()).resolveNamedTarget(options, earlyFiles.length);
-    if (!named.ok) return failed(named.message);
-    options = named.options;
-    earlyFiles = [...earlyFiles, ...named.files];
-    const more = firstUnopenable(named.files);
+  if (options.targetName !== undefined) {
+    const target = options.targetName;
+    const resolved = await (await targetsStage()).resolveNamedTarget(options, earlyFiles.length);
+    if (!resolved.ok) return failed(resolved.message);
+    options = resolved.options;
+    earlyFiles = [...earlyFiles, ...resolved.files];
+    const more = firstUnopenable(resolved.files);
     if (more !== undefined) return failed(more);
     // The resolver checked this process's cgroup against the container's: pin that process.
-    const identity = named.resolution?.identity;
-    if (identity !== undefined) pinned = { start: identity.startTime, named: `${targetName.kind}:${targetName.name}` };
+    const identity = resolved.resolution?.identity;
+    if (identity !== undefined) pinned = { start: identity.startTime, named: `${target.kind}:${target.name}` };
+    named = { target, resolution: resolved.resolution, files: resolved.files };
   }
 
   const facts = readSystemFacts(options, { nsFacts: (paths) => askNsFacts(planFd, paths) });
@@ -76,12 +90,30 @@ export async function main(argv: readonly string[], planFd: number): Promise<Out
   const planned = buildPlan(options, earlyFiles, withPin, { env: programEnvironment(startupEnvironment(process.env)) });
   if (!planned.ok) return failed(firstUnopenable((planned.opensFirst ?? []).map((path) => ({ path }))) ?? planned.message);
   try {
-    writeAll(planFd, encodePlan(planned.plan));
+    // Encoded when explaining too: a plan the wire cannot carry fails both runs alike.
+    const bytes = encodePlan(planned.plan);
+    if (!explaining) writeAll(planFd, bytes);
   } catch (error) {
     if (error instanceof PlanEncodingError) return failed(`internal error: ${error.message}`);
     return failed(`internal error: cannot hand the plan to the helper: ${strerrorOfCode((error as NodeJS.ErrnoException).code)}`);
   }
-  return { code: 0, planned: true };
+  if (!explaining) return { code: 0, planned: true };
+
+  // The helper's first steps only open and check; where one would fail, the real run would stop
+  // there, before changing anything, with this message and status.
+  const refused = (await preflightStage()).preflight(planned.plan);
+  if (refused !== undefined) return failed(...refused.lines);
+  const input: ExplainInput = {
+    argv,
+    options,
+    named,
+    facts: withPin,
+    inodes: readNamespaceInodes(options.target, earlyFiles),
+    plan: planned.plan,
+    notes: planned.notes,
+  };
+  const shown = printed((await explainStage()).explanation(input, options.json === true ? 'json' : 'text'));
+  return { ...shown, planned: shown.code === 0 };
 }
 
 function writeAll(fd: number, bytes: Uint8Array): void {

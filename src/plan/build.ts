@@ -8,12 +8,42 @@ import type { SystemFacts } from '../procfs/index.ts';
 import type { Plan, Slot, Step } from './plan.ts';
 
 export type PlanResult =
-  | { readonly ok: true; readonly plan: Plan }
+  | { readonly ok: true; readonly plan: Plan; readonly notes: PlanNotes }
   /**
    * `opensFirst`: the target's files upstream opens before it finds this error; if one of them
    * cannot be opened, that error is the one to report (main tries them).
    */
   | { readonly ok: false; readonly message: string; readonly opensFirst?: readonly string[] };
+
+/**
+ * Why the plan is as it is, where the steps alone do not say: what --all left out, and the nested
+ * user-namespace order. Only --explain and --json read these (src/explain); the helper never sees
+ * them, and they never change a step.
+ */
+export interface PlanNotes {
+  /** --all: each namespace type it did not take, and why, in table order. */
+  readonly leftOut: readonly LeftOut[];
+  /** Set when the namespaces are entered user namespace by user namespace (nestedOwners). */
+  readonly nesting: Nesting | undefined;
+}
+
+/**
+ * Why --all leaves a namespace out: the target's user namespace is ours (the kernel refuses to
+ * re-enter it); the target's namespace is ours (re-joining changes nothing); it is our mount
+ * namespace and we lack the capabilities to re-join it; this kernel has no such namespace type.
+ */
+export type LeftOutReason = 'own-user-namespace' | 'same-as-caller' | 'own-mount-cannot-rejoin' | 'not-on-this-kernel';
+
+export interface LeftOut {
+  readonly ns: Namespace;
+  readonly reason: LeftOutReason;
+}
+
+/** The nested order: user namespaces outermost first (the target's own last), and which owns each namespace. */
+export interface Nesting {
+  readonly chain: readonly bigint[];
+  readonly owner: ReadonlyMap<Namespace, bigint>;
+}
 
 /** The caller's side of things the plan depends on. */
 export interface Caller {
@@ -42,19 +72,30 @@ export const LOADER_VARIABLES: readonly string[] = [
  * left out when the caller could not re-join it anyway (docs/compat.md).
  */
 export function enabledNamespaces(options: Options, facts: SystemFacts): Map<Namespace, Source> {
+  return namespacesOfAll(options, facts).enabled;
+}
+
+/** enabledNamespaces, and for --all what it left out and why: one decision, read by both. */
+function namespacesOfAll(options: Options, facts: SystemFacts): { enabled: Map<Namespace, Source>; leftOut: LeftOut[] } {
   const enabled = new Map<Namespace, Source>();
+  const leftOut: LeftOut[] = [];
   for (const ns of NAMESPACES) {
     const own = options.namespaces[ns];
     if (own !== undefined) enabled.set(ns, own);
-    else if (options.all && facts.supported.has(ns) && !allLeavesOut(ns, facts)) enabled.set(ns, { from: 'target' });
+    else if (options.all) {
+      const reason = facts.supported.has(ns) ? allLeavesOut(ns, facts) : 'not-on-this-kernel';
+      if (reason === undefined) enabled.set(ns, { from: 'target' });
+      else leftOut.push({ ns, reason });
+    }
   }
-  return enabled;
+  return { enabled, leftOut };
 }
 
-function allLeavesOut(ns: Namespace, facts: SystemFacts): boolean {
-  if (ns === 'user') return facts.targetUserNsIsOurs === true;
-  if (facts.ownNamespaces?.has(ns) !== true) return false;
-  return ns !== 'mnt' || facts.canJoinOwnMount !== true;
+function allLeavesOut(ns: Namespace, facts: SystemFacts): LeftOutReason | undefined {
+  if (ns === 'user') return facts.targetUserNsIsOurs === true ? 'own-user-namespace' : undefined;
+  if (facts.ownNamespaces?.has(ns) !== true) return undefined;
+  if (ns !== 'mnt') return 'same-as-caller';
+  return facts.canJoinOwnMount !== true ? 'own-mount-cannot-rejoin' : undefined;
 }
 
 /** Where a namespace to join comes from: a descriptor of its own, or the target's pidfd. */
@@ -62,7 +103,7 @@ type Join = { readonly ns: Namespace; readonly slot: Slot; readonly viaPidfd: bo
 
 export function buildPlan(options: Options, earlyFiles: readonly EarlyFile[], facts: SystemFacts, caller: Caller): PlanResult {
   if (options.followContext) return fail('--follow-context is not supported yet');
-  const enabled = enabledNamespaces(options, facts);
+  const { enabled, leftOut } = namespacesOfAll(options, facts);
   const pid = options.target;
   // -N replaces the network namespace whatever else named one; --user-parent likewise decides the
   // user namespace itself (docs/upstream.md §5.4, §5.5).
@@ -273,7 +314,7 @@ export function buildPlan(options: Options, earlyFiles: readonly EarlyFile[], fa
   if (options.keepCaps && userNs) push({ op: 'keep-caps', fail: { capget: 'capget failed', capset: 'capset failed', ambient: 'prctl(PR_CAP_AMBIENT) failed' } });
 
   push(execStep(options.program, options.env ? undefined : caller.env));
-  return { ok: true, plan: { steps } };
+  return { ok: true, plan: { steps }, notes: { leftOut, nesting } };
 }
 
 /** The files under /proc/PID a plan opens, in upstream's order; the first names a vanished target's error. */
@@ -294,10 +335,7 @@ function targetPaths(options: Options, fromTarget: readonly Namespace[], follow:
  * two passes do). Only known when the helper was asked (an unprivileged caller entering a foreign
  * user namespace: root has the rights everywhere and never needs this order).
  */
-function nestedOwners(
-  enabled: ReadonlyMap<Namespace, Source>,
-  tree: SystemFacts['userNamespaces'],
-): { readonly chain: readonly bigint[]; readonly owner: ReadonlyMap<Namespace, bigint> } | undefined {
+function nestedOwners(enabled: ReadonlyMap<Namespace, Source>, tree: SystemFacts['userNamespaces']): Nesting | undefined {
   if (tree === undefined || enabled.get('user')?.from !== 'target') return undefined;
   const owner = new Map<Namespace, bigint>();
   for (const [ns, source] of enabled) {

@@ -1,6 +1,6 @@
 // What the planner needs to know about this machine and the target, read from /proc. The only
 // stage besides the runner that touches the system; everything it returns is plain data.
-import { closeSync, existsSync, openSync, statSync, statfsSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readlinkSync, statSync, statfsSync } from 'node:fs';
 import { release } from 'node:os';
 import type { EarlyFile, Options } from '../cli/options.ts';
 import { decodeBytes, encodeBytes } from '../kernel/bytes.ts';
@@ -173,7 +173,7 @@ function sameNamespace(pid: number, ns: Namespace): boolean {
 }
 
 /** Every one of these capabilities is in our effective set (CapEff of /proc/self/status). */
-function hasCapabilities(...caps: number[]): boolean {
+export function hasCapabilities(...caps: number[]): boolean {
   let text: string;
   try {
     text = readWhole('/proc/self/status').toString('latin1');
@@ -274,6 +274,44 @@ function pathBytes(path: string): string | Buffer {
   if (path.isWellFormed()) return path;
   const bytes = encodeBytes(path);
   return bytes === undefined ? path : Buffer.from(bytes);
+}
+
+/**
+ * The inodes of the namespaces a plan may enter, for --explain and --json only (a real run never
+ * reads them: the helper enters what the plan names, whatever its inode). `target`: each of the
+ * target's, from the /proc/PID/ns/<x> link (`net:[4026532181]`), absent where it cannot be read
+ * (another user's process, a type this kernel lacks). `files`: each file named on the command
+ * line that is a namespace (on nsfs), by path.
+ */
+export interface NamespaceInodes {
+  readonly target: Readonly<Partial<Record<Namespace, bigint>>>;
+  readonly files: ReadonlyMap<string, bigint>;
+}
+
+const NSFS_MAGIC = 0x6e736673;
+
+export function readNamespaceInodes(target: number | undefined, files: readonly EarlyFile[]): NamespaceInodes {
+  const inodes: Partial<Record<Namespace, bigint>> = {};
+  if (target !== undefined) {
+    for (const ns of NAMESPACES) {
+      try {
+        const match = /^[a-z_]+:\[([0-9]+)\]$/.exec(readlinkSync(targetNsPath(target, ns)));
+        if (match !== null) inodes[ns] = BigInt(match[1]!);
+      } catch {
+        // Not ours to read, or no such type: unknown.
+      }
+    }
+  }
+  const byPath = new Map<string, bigint>();
+  for (const { path } of files) {
+    try {
+      const name = pathBytes(path);
+      if (statfsSync(name).type === NSFS_MAGIC) byPath.set(path, statSync(name, { bigint: true }).ino);
+    } catch {
+      // Unopenable files were reported already; anything else is simply unknown.
+    }
+  }
+  return { target: inodes, files: byPath };
 }
 
 export { askNsFacts } from './ask.ts';

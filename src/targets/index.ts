@@ -43,6 +43,8 @@ export interface Resolution {
   /** The engine's container ID; '' for kinds without one. */
   readonly id: string;
   readonly identity: Identity;
+  /** Where the PID came from (`docker API at /var/run/docker.sock`, a state file…), escaped: --explain shows it. */
+  readonly source: string;
 }
 
 export type Resolved =
@@ -72,7 +74,7 @@ export async function resolveNamedTarget(options: Options, earlyCount: number, e
     ok: true,
     options: { ...options, target: found.pid, targetName: undefined },
     files: [],
-    resolution: { target, id: found.id, identity: checked.identity },
+    resolution: { target, id: found.id, identity: checked.identity, source: found.source },
   };
 }
 

@@ -68,9 +68,29 @@ describe.runIf(rootTestsEnabled())('the code cache next to dist/nsctl.cjs', () =
     expect(readdirSync(dist).sort()).toEqual(['nsctl.cjs', CACHE_NAME]);
   });
 
+  it('has a twin for --explain and --json, written by the first of them, which a plain run neither reads nor writes', () => {
+    const { root, dist } = freshPackage();
+    const explainCache = join(dist, CACHE_NAME.replace(/\.v8cache$/, '.explain.v8cache'));
+    const explain = (flag: string): void => {
+      const result = spawnSync(join(root, 'bin/nsctl'), [flag, '-t', String(target.pid), '-u', 'hostname'], { encoding: 'utf8', timeout: 20_000 });
+      expect({ status: result.status, stderr: result.stderr }).toEqual({ status: 0, stderr: '' });
+    };
+    explain('--explain');
+    expect(readdirSync(dist).sort()).toEqual(['nsctl.cjs', CACHE_NAME.replace(/\.v8cache$/, '.explain.v8cache')]);
+    const stat = statSync(explainCache);
+    expect({ uid: stat.uid, mode: (stat.mode & 0o777).toString(8) }).toEqual({ uid: 0, mode: '644' });
+    expect(readFileSync(explainCache).subarray(0, keyOf(dist).length).toString()).toBe(keyOf(dist));
+    const first = identity(explainCache);
+    explain('--json');
+    enter(root);
+    // Used, not rewritten, by --json; the plain run wrote its own.
+    expect(identity(explainCache)).toBe(first);
+    expect(readdirSync(dist).sort()).toEqual(['nsctl.cjs', CACHE_NAME, CACHE_NAME.replace(/\.v8cache$/, '.explain.v8cache')].sort());
+  });
+
   it('is not written by --help, --version or an error before the helper', () => {
     const { root, dist } = freshPackage();
-    for (const args of [['--help'], ['--version'], ['-t', '0', 'true']]) {
+    for (const args of [['--help'], ['--version'], ['-t', '0', 'true'], ['--explain', '-t', '0', 'true']]) {
       spawnSync(join(root, 'bin/nsctl'), args, { encoding: 'utf8' });
     }
     expect(readdirSync(dist)).toEqual(['nsctl.cjs']);

@@ -20,8 +20,12 @@ const EXPECTED_FILES = [
   'bin/nsctl',
   'bin/package.json',
   'bin/via-node.cjs',
+  'dist/api.js',
   'dist/nsctl.1',
   'dist/nsctl.cjs',
+  // The Node API's declarations (package.json "types").
+  'dist/types/api/index.d.ts',
+  'dist/types/explain/document.d.ts',
   // README.md and the man page point users at these.
   ...DOCS,
   // The helper's sources, to build it for another machine.
