@@ -30,6 +30,7 @@ describe.runIf(rootTestsEnabled())('scripts/bench --quick', () => {
       'left running while the program runs (',
       'left running while the program runs, nsenter',
       'a Node process left while the program runs',
+      'helper loading a 4 MiB target environ',
       'helper binary, linux-x64',
     ];
     for (const row of rows) expect(result.stdout).toContain(`| ${row}`);
