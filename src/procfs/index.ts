@@ -102,12 +102,14 @@ export function readSystemFacts(
   const userWanted = wantAll || explicit.has('user') || wants.userParent;
   const setgroupsDenied = userWanted && !wants.preserveCredentials && target !== undefined ? readSetgroupsDenied(target) : undefined;
   const common = { pidfdSetns, target: identity, cgroup, setgroupsDenied };
-  // An explicit -U (not under --all) on a foreign user namespace: ask too.
-  const explicitUser = wants.namespaces.user?.from === 'target' && target !== undefined && !wantAll;
-  const askedExplicitly = explicitUser
-    ? askUserNamespaces(target, NAMESPACES.filter((ns) => wants.namespaces[ns]?.from === 'target'), helper)
-    : undefined;
-  if (!wantAll) return { ok: true, facts: { supported: new Set(), targetUserNsIsOurs: undefined, userNamespaces: askedExplicitly, ...common } };
+  // The target's user namespace named on its own (-U, with or without --all): who owns what is
+  // asked too, and tells whether it is ours (nestedOwners in src/plan/build.ts then plans nothing
+  // special).
+  const explicitUser = wants.namespaces.user?.from === 'target' && target !== undefined;
+  if (!wantAll) {
+    const userNamespaces = explicitUser ? askUserNamespaces(target, NAMESPACES.filter((ns) => wants.namespaces[ns]?.from === 'target'), helper) : undefined;
+    return { ok: true, facts: { supported: new Set(), targetUserNsIsOurs: undefined, userNamespaces, ...common } };
+  }
   const supported = new Set<Namespace>(NAMESPACES.filter((ns) => existsSync(`/proc/self/ns/${PROC_NAME[ns]}`)));
   let targetUserNsIsOurs: boolean | undefined;
   if (supported.has('user') && !explicit.has('user')) {
@@ -120,7 +122,7 @@ export function readSystemFacts(
   }
   const ownNamespaces = new Set(NAMESPACES.filter((ns) => supported.has(ns) && sameNamespace(target ?? 0, ns)));
   const userNamespaces =
-    target !== undefined && targetUserNsIsOurs === false ? askUserNamespaces(target, NAMESPACES.filter((ns) => supported.has(ns)), helper) : undefined;
+    target !== undefined && (targetUserNsIsOurs === false || explicitUser) ? askUserNamespaces(target, NAMESPACES.filter((ns) => supported.has(ns)), helper) : undefined;
   return {
     ok: true,
     facts: { supported, targetUserNsIsOurs, ownNamespaces, canJoinOwnMount: hasCapabilities(CAP_SYS_ADMIN, CAP_SYS_CHROOT), userNamespaces, ...common },
