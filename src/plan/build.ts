@@ -60,7 +60,10 @@ function allLeavesOut(ns: Namespace, facts: SystemFacts): boolean {
 type Join = { readonly ns: Namespace; readonly slot: Slot; readonly viaPidfd: boolean };
 
 export function buildPlan(options: Options, earlyFiles: readonly EarlyFile[], facts: SystemFacts, caller: Caller): PlanResult {
-  if (options.followContext) return fail('--follow-context is not supported yet');
+  // -Z: where SELinux is enabled, the program runs in the target's SELinux context; elsewhere it
+  // does nothing (upstream's first check after parsing, before any other error).
+  const followContext = options.followContext && facts.selinux === true;
+  if (followContext && options.target === undefined) return fail('no target PID specified for --follow-context');
   const enabled = enabledNamespaces(options, facts);
   const pid = options.target;
   // -N replaces the network namespace whatever else named one; --user-parent likewise decides the
@@ -104,7 +107,15 @@ export function buildPlan(options: Options, earlyFiles: readonly EarlyFile[], fa
 
   const usesTarget =
     pid !== undefined &&
-    (fromTarget.length > 0 || options.root?.from === 'target' || options.wd?.from === 'target' || options.env || follow || options.netSocket !== undefined || options.userParent || options.targetInode !== undefined);
+    (fromTarget.length > 0 ||
+      options.root?.from === 'target' ||
+      options.wd?.from === 'target' ||
+      options.env ||
+      follow ||
+      options.netSocket !== undefined ||
+      options.userParent ||
+      options.targetInode !== undefined ||
+      followContext);
   let proc: Slot | undefined;
   let pidfd: Slot | undefined;
   const viaPidfd = facts.pidfdSetns && pid !== undefined;
@@ -123,7 +134,9 @@ export function buildPlan(options: Options, earlyFiles: readonly EarlyFile[], fa
         : options.netSocket !== undefined
           ? `failed to pidfd_open() for ${pid}`
           : `failed to obtain a valid file descriptor for PID ${pid}`;
-    if (target === undefined || !target.ok) return fail(`${absent}: ${target?.error ?? 'No such process'}`);
+    // Upstream reads the target's SELinux context before it opens anything else of it.
+    const noContext = `failed to get ${pid} SELinux context`;
+    if (target === undefined || !target.ok) return fail(followContext ? noContext : `${absent}: ${target?.error ?? 'No such process'}`);
     const gone = `process ${pid} exited or was replaced after nsctl read it; nothing was entered`;
     proc = push({ op: 'open', slot: newSlot(), at: 'cwd', how: 'directory', path: `/proc/${pid}`, fail: { what: absent } }).slot;
     // The pidfd is taken before the check: if the check then finds the /proc directory's process
@@ -139,6 +152,13 @@ export function buildPlan(options: Options, earlyFiles: readonly EarlyFile[], fa
         inode: options.targetInode,
         fail: { stat: 'failed to statx() pidfd', what: `failed to obtain a valid file descriptor for PID ${pid}` },
       });
+    }
+    // Upstream sets the exec context right after parsing; here as soon as the target is pinned:
+    // while this /proc is still ours (a mount namespace may hide it) and before the fork (the
+    // kernel lets only the process that opened an attr file write it). The context then stays
+    // until the exec, through setns, the id changes and the fork.
+    if (followContext) {
+      push({ op: 'exec-context', proc, current: 'attr/current', exec: '/proc/thread-self/attr/exec', fail: { get: noContext, set: 'failed to set exec context to' } });
     }
   }
 
