@@ -3,8 +3,9 @@
 // as uid 1000 in-process (test/support/untrusted.ts bundles them), find its init from uid 1000's
 // own storage and runtime directory, and from its API socket; nsctl itself, run by uid 1000,
 // enters it by name, its user namespace too. Root, even with HOME and XDG_RUNTIME_DIR pointing at
-// uid 1000's directories, believes none of it (docs/security.md, "Forged engine state"). Everything is removed afterwards: the containers, Podman's pause
-// process, the directories, and the /etc/subuid and /etc/subgid lines if this file added them.
+// uid 1000's directories, believes none of it (docs/security.md, "Forged engine state").
+// Everything is removed afterwards: the containers, Podman's pause process, the directories, and
+// the /etc/subuid and /etc/subgid lines if this file added them.
 import { spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
