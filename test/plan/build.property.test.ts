@@ -36,7 +36,7 @@ export const options: fc.Arbitrary<Options> = fc.record({
   joinCgroup: fc.boolean(),
   netSocket: fc.option(fc.nat({ max: 0x7fffffff }), { nil: undefined }),
   userParent: fc.boolean(),
-  followContext: fc.constant(false),
+  followContext: fc.boolean(),
   // A command line cannot carry NUL; the encoder refuses it.
   program: fc.array(fc.string().filter((arg) => !arg.includes('\0')), { maxLength: 3 }),
 });
@@ -49,6 +49,7 @@ const facts: fc.Arbitrary<SystemFacts> = fc.record({
     fc.constant({ ok: false as const, error: 'No such file or directory' }),
   ),
   cgroup: fc.constantFrom({ kind: 'v2' as const, path: '/a:b/c' }, { kind: 'not-v2' as const }),
+  selinux: fc.boolean(),
 });
 const env = fc.array(fc.constantFrom('PATH=/usr/bin', 'SHELL=/bin/bash', 'SHELL=', 'HOME=/root', 'A=1'));
 
@@ -125,6 +126,21 @@ describe('every plan', () => {
         expect(new Set(covered).size).toBe(covered.length);
         expect(new Set(covered)).toEqual(enabled);
         expect(new Set(soft.flatMap((s) => s.mask))).toEqual(new Set([...enabled].filter((ns) => ns !== 'user')));
+      }),
+    );
+  });
+
+  it('sets the exec context if and only if -Z is given where SELinux is enabled: once, after the target is pinned, before any join, credential change or fork', () => {
+    fc.assert(
+      fc.property(plans(), ({ options, facts, plan }) => {
+        const at = indexWhere(plan.steps, (s) => s.op === 'exec-context');
+        expect(at.length).toBe(options.followContext && facts.selinux === true ? 1 : 0);
+        if (at.length === 0) return;
+        expect(at[0]).toBeGreaterThan(first(plan.steps, 'check-start'));
+        for (const op of ['setns', 'setgroups', 'setgid', 'setuid', 'fork', 'chroot', 'fchdir'] as const) {
+          const later = first(plan.steps, op);
+          expect(later === -1 || later > at[0]!).toBe(true);
+        }
       }),
     );
   });
