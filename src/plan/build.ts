@@ -330,10 +330,14 @@ function nestedOwners(
     const ino = tree.owners[ns];
     if (ns !== 'user' && source.from === 'target' && ino !== undefined) owner.set(ns, ino);
   }
-  if ([...owner.values()].every((ino) => ino === tree.target)) return undefined;
   // The target's ancestors below the caller's own user namespace, outermost first, then its own.
   const below = tree.parents.slice(0, Math.max(0, tree.parents.indexOf(tree.ours))).reverse();
-  return { chain: [...(tree.parents.includes(tree.ours) ? below : tree.parents.slice().reverse()), tree.target], owner };
+  const chain = [...(tree.parents.includes(tree.ours) ? below : tree.parents.slice().reverse()), tree.target];
+  // Only a namespace an ancestor in the chain owns needs the order; one owned by the target's own
+  // user namespace or by one outside the chain (the caller's own user namespace) is joined as well,
+  // or refused the same, by the two passes, whose failure keeps upstream's wording.
+  if (![...owner.values()].some((ino) => ino !== tree.target && chain.includes(ino))) return undefined;
+  return { chain, owner };
 }
 
 /** The target's root, cwd, environ and directory, as upstream opens them after the namespaces. */

@@ -336,6 +336,13 @@ describe('buildPlan', () => {
     const joins = plan.steps.flatMap((s) => (s.op === 'setns' ? [`${s.mask.join('+')}@${s.fd}`] : s.op === 'ns-owner' ? [`owner-of@${s.of}->${s.slot}`] : []));
     // Slots: 0 /proc/5, 1 ns/user, 2 ns/ipc, 3 ns/uts, 4 ns/net, 5 ns/mnt; 6 and 7 the owners.
     expect(joins).toEqual(['ipc@2', 'owner-of@5->6', 'user@6', 'mnt@5', 'owner-of@4->7', 'user@7', 'net@4', 'user@1', 'uts@3']);
+    // Nothing owned by an ancestor in between: the two passes, and their wording when the
+    // caller's own user namespace owns one (uid 1000 may not join that one in any order).
+    const flat = { ...deep, userNamespaces: { ...deep.userNamespaces!, owners: { net: 40n, ipc: 10n } } };
+    expect(briefs(planOf({ target: 5, namespaces: { user: T, net: T, ipc: T }, preserveCredentials: true }, flat)).filter((b) => b.startsWith('setns'))).toEqual([
+      'setns ipc+net soft',
+      'setns user+ipc+net',
+    ]);
     // The target in the caller's own user namespace: nothing to go through.
     const ours = { ...deep, userNamespaces: { target: 10n, ours: 10n, parents: [], owners: { net: 10n } } };
     expect(briefs(planOf({ target: 5, namespaces: { user: T, net: T } }, ours)).filter((b) => b.startsWith('setns'))).toEqual(['setns net soft', 'setns user+net']);
