@@ -68,6 +68,11 @@ static const struct record_spec RECORDS[] = {
 	{R_EXEC_LOGIN_SHELL, "exec-login-shell", {"target-env"}, 2,
 	 {{"fallback", K_STR, AT(login.fallback), NULL}, {"env", K_LIST, AT(login.env), NULL}},
 	 1, {"what"}, 1},
+	{R_EXEC_CONTEXT, "exec-context", {NULL}, 3,
+	 {{"proc", K_SLOT, AT(context.proc), NULL},
+	  {"current", K_STR, AT(context.current), NULL},
+	  {"exec", K_STR, AT(context.exec), NULL}},
+	 2, {"get", "set"}, 1},
 };
 
 const struct record_spec *record_spec(uint16_t type)
@@ -460,7 +465,7 @@ int decode_plan_body(const uint8_t *bytes, uint32_t len, struct plan *plan, stru
 			return fail(why, "body ends after %u records without END", d.index);
 		if (take_record(&d, &body, &type, &flags, &payload) != 0)
 			return -1;
-		spec = type < R_PLAN_TYPES ? record_spec(type) : NULL;
+		spec = record_spec(type); /* the table holds plan records only */
 		if (spec == NULL)
 			return fail(why, "record %u: unknown type %u", d.index, type);
 		d.name = spec->name;

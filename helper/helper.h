@@ -8,6 +8,7 @@
  *   decode.c     the pure decoder and validator (plan.h); dump.c prints what `--check` shows
  *   perform.c    the steps, in the helper's own process
  *   environ.c    `environ`: reading and loading the target's environment
+ *   context.c    `exec-context`: the target's SELinux context as the exec context
  *   supervise.c  `fork`: the parent that stays behind
  *   exec.c       `exec` and `exec-login-shell`
  *   report.c     every message the helper prints, and how target-controlled bytes are escaped
@@ -79,6 +80,11 @@ int out_flush(struct out *o);
 _Noreturn void step_failed(const struct step *st, unsigned text, int err, int code);
 _Noreturn void step_failed_with(const struct step *st, unsigned text, const char *extra, int escape, int err,
 				int code);
+/*
+ * A failure printed without an errno, as upstream's errx(): "nsctl: <text>", then ` '<extra>'`
+ * (escaped) if extra is not NULL, then the hint; exit 1.
+ */
+_Noreturn void step_failed_plain(const struct step *st, unsigned text, const char *extra, size_t extra_len);
 /* A failure that belongs to no step: "nsctl: <what>: <strerror>", exit 1. */
 _Noreturn void fatal(const char *what, int err);
 /* "nsctl: <what>" and exit 1 (the planner's invalid frames). */
@@ -132,6 +138,11 @@ void stay_with_parent(const struct run_state *rs, const struct step *st);
 void environ_step(struct run_state *rs, const struct step *st);
 /* The loaded environment, NULL-terminated, or NULL if none was loaded. */
 char **loaded_environ(void);
+
+/* ---- context.c ---- */
+
+/* `exec-context` (docs/plan-format.md): the context read through `proc` becomes the exec context. */
+void exec_context_step(struct run_state *rs, const struct step *st);
 
 /* ---- supervise.c ---- */
 

@@ -306,6 +306,9 @@ _Noreturn void perform(const struct plan *plan)
 		case R_KEEP_CAPS:
 			keep_caps_step(rs, st);
 			break;
+		case R_EXEC_CONTEXT:
+			exec_context_step(rs, st);
+			break;
 		case R_EXEC:
 			exec_step(rs, st);
 		case R_EXEC_LOGIN_SHELL:

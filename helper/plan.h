@@ -48,7 +48,7 @@ enum record_type {
 	R_KEEP_CAPS = 20,
 	R_EXEC = 21,
 	R_EXEC_LOGIN_SHELL = 22,
-	R_PLAN_TYPES, /* plan record types are 1 .. R_PLAN_TYPES - 1 */
+	R_EXEC_CONTEXT = 30, /* plan record types are those of the table in decode.c, no others */
 	R_NS_FACTS_QUERY = 100,
 	R_NS_FACTS_ANSWER = 101,
 };
@@ -95,6 +95,7 @@ struct step {
 		struct { uint32_t fd, proc; struct list drop; struct str note; } environ;
 		struct { struct str file; struct list argv, env; } exec;
 		struct { struct str fallback; struct list env; } login;
+		struct { uint32_t proc; struct str current, exec; } context;
 	};
 	struct str texts[3]; /* in the order of the record table's `texts` */
 	struct str hint;
@@ -106,6 +107,7 @@ enum {
 	TEXT_CHECK_INODE_STAT = 0, TEXT_CHECK_INODE_WHAT = 1,
 	TEXT_ENVIRON_OPEN = 0, TEXT_ENVIRON_GET = 1, TEXT_ENVIRON_SET = 2,
 	TEXT_CAPGET = 0, TEXT_CAPSET = 1, TEXT_AMBIENT = 2,
+	TEXT_CONTEXT_GET = 0, TEXT_CONTEXT_SET = 1,
 };
 
 /*

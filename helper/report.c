@@ -2,9 +2,10 @@
  * Every message the helper prints (docs/plan-format.md, "When a step fails").
  *
  * The planner writes the texts, and escapes whatever part of them a target controls. The helper
- * adds only errno texts (errno.c), the login shell's path and the names of dropped variables, and
- * escapes the last two when they come from the target: printable ASCII passes, every other byte
- * becomes \xHH, so no byte a target chose reaches the caller's terminal as a control character.
+ * adds only errno texts (errno.c), the login shell's path, the names of dropped variables and a
+ * target's SELinux context, and escapes the last three when they come from the target: printable
+ * ASCII passes, every other byte becomes \xHH, so no byte a target chose reaches the caller's
+ * terminal as a control character.
  */
 #include <errno.h>
 #include <signal.h>
@@ -112,6 +113,29 @@ _Noreturn void step_failed_with(const struct step *st, unsigned text, const char
 	}
 	(void)out_flush(&o); /* nobody left to tell if this fails */
 	_exit(code);
+}
+
+_Noreturn void step_failed_plain(const struct step *st, unsigned text, const char *extra, size_t extra_len)
+{
+	struct out o;
+
+	ignore_sigpipe();
+	out_init(&o, STDERR_FILENO);
+	out_str(&o, "nsctl: ");
+	out_bytes(&o, st->texts[text].s, st->texts[text].len);
+	if (extra != NULL) {
+		out_str(&o, " '");
+		out_escaped(&o, extra, extra_len);
+		out_str(&o, "'");
+	}
+	out_str(&o, "\n");
+	if (st->hint.len > 0) {
+		out_str(&o, "nsctl: ");
+		out_bytes(&o, st->hint.s, st->hint.len);
+		out_str(&o, "\n");
+	}
+	(void)out_flush(&o);
+	_exit(EXIT_FAILED);
 }
 
 _Noreturn void step_failed(const struct step *st, unsigned text, int err, int code)

@@ -91,6 +91,31 @@ function target(argv, setup) {
 }
 
 const unpriv = ['setpriv', '--reuid=1000', '--regid=1000', '--clear-groups'];
+// `unshare --map-auto` (target A) maps uid 1000's subordinate ids: its line in /etc/subuid and
+// /etc/subgid is added if missing and removed again once the targets exist (.ci/run adds it for
+// good; test/integration/rootless.test.ts does the same).
+const SUBID_LINE = '1000:300000:65536';
+const subidsAdded = ['/etc/subuid', '/etc/subgid'].filter((file) => {
+  let text = '';
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    // none yet
+  }
+  const name = spawnSync('getent', ['passwd', '1000'], { encoding: 'utf8' }).stdout.split(':')[0];
+  if (text.split('\n').some((line) => line.startsWith('1000:') || (name && line.startsWith(`${name}:`)))) return false;
+  writeFileSync(file, `${text}${text === '' || text.endsWith('\n') ? '' : '\n'}${SUBID_LINE}\n`);
+  return true;
+});
+function removeSubids() {
+  for (const file of subidsAdded.splice(0)) {
+    const lines = readFileSync(file, 'utf8').split('\n');
+    const at = lines.indexOf(SUBID_LINE);
+    if (at >= 0) lines.splice(at, 1);
+    writeFileSync(file, lines.join('\n'));
+  }
+}
+process.on('exit', removeSubids);
 const T = {
   P: target(['unshare', '-n', '-u', '-i', '-m', '-C', '--fork', '--pid', '--mount-proc', 'sh', '-c', 'hostname conf-plain; exec sleep 1000']),
   R: target(['unshare', '-U', '--map-root-user', '-m', '-n', '-u', '--fork', '--pid', '--mount-proc', 'sleep', '1001']),
@@ -102,7 +127,12 @@ const T = {
   M: target([...unpriv, 'unshare', '-U', '--map-root-user', '-n', '-u', '--fork', 'sleep', '1005']),
   T: target(['unshare', '--time', '--fork', '--boottime', '1000000', 'sleep', '1010']),
   E: target(['unshare', '-u', '--fork', join(work, 'crafted-env'), '/bin/sleep', '1011']),
+  // uid 1000's, running as a subordinate uid: its environ is readable only once one is that uid.
+  A: target([...unpriv, 'env', 'UL_TEST_ENV=inherited', 'unshare', '--map-auto', '--map-current-user', '--setuid=0', '--setgid=0', '--fork', 'sleep', '1012']),
+  // uid 1000's, in a user namespace nested in another, which owns its other namespaces.
+  N: target([...unpriv, 'unshare', '-U', '--map-root-user', '-m', '-u', '-n', '-p', '--fork', '--mount-proc', 'unshare', '-U', '--map-root-user', 'sleep', '1013']),
 };
+removeSubids();
 const pidfdInode = (pid) =>
   spawnSync('python3', ['-c', `import os; print(os.fstat(os.pidfd_open(${pid})).st_ino)`], { encoding: 'utf8' }).stdout.trim();
 const INODE_P = pidfdInode(T.P);
@@ -144,10 +174,10 @@ function nsctlForUser() {
 
 /** Program names: `nsenter: `, `/usr/bin/nsenter: ` (getopt uses argv[0]) and `nsctl: ` → `PROG: `. */
 function normalise(text) {
-  return text
-    .replace(/^(\/usr\/bin\/nsenter|nsenter|nsctl): /gm, 'PROG: ')
-    .replace(/Try '(nsenter|nsctl) --help'/g, "Try 'PROG --help'")
-    .replace(new RegExp(`\\b${T.P}\\b`, 'g'), '{P}');
+  let out = text.replace(/^(\/usr\/bin\/nsenter|nsenter|nsctl): /gm, 'PROG: ').replace(/Try '(nsenter|nsctl) --help'/g, "Try 'PROG --help'");
+  // Target PIDs in messages, as {P}, {U}, … (the cases' expectations say them so).
+  for (const [key, pid] of Object.entries(T)) out = out.replace(new RegExp(`\\b${pid}\\b`, 'g'), `{${key}}`);
+  return out;
 }
 
 function same(a, b) {
@@ -171,6 +201,12 @@ function report(name, ok, want, got) {
  * lines where 2.38.1 and 2.42 differ, `v242`: what 2.42 (or nsctl by a documented decision) gives.
  */
 const NS_LIST = 'readlink /proc/self/ns/net /proc/self/ns/uts /proc/self/ns/ipc /proc/self/ns/cgroup';
+const ALL_NS = ['net', 'uts', 'ipc', 'cgroup', 'user', 'mnt', 'pid', 'time'];
+const NS_ALL = `readlink ${ALL_NS.map((ns) => `/proc/self/ns/${ns}`).join(' ')}; id -u`;
+/** NS_ALL's namespace lines for a target entered in `entered`, the caller's own elsewhere. */
+const nsLines = (key, entered) => ALL_NS.map((ns) => `${readNs(entered.includes(ns) ? T[key] : 'self', ns)}\n`).join('');
+const setgroupsHint = (key) =>
+  `PROG: the target's user namespace does not allow setgroups (/proc/{${key}}/setgroups is "deny"); --preserve-credentials keeps your own uid, gid and groups\n`;
 const E = (stderr, status = 1, stdout = '') => ({ stdout, stderr, status });
 const CASES = [
   // --- the plain root-owned target
@@ -187,6 +223,12 @@ const CASES = [
   { args: ['-t', '{P}', '-u', '-G', '1000', 'id'] },
   { args: ['-t', '{P}', '-u', 'sh', '-c', 'exit 7'] },
   { args: ['-t', '{P}', '-u', '-p', 'sh', '-c', 'kill -TERM $$'] },
+  // -Z: Debian's nsenter is an SELinux build; with SELinux off here it changes nothing, for either.
+  { args: ['-t', '{P}', '-Z', '-u', 'hostname'] },
+  { args: ['--follow-context', '--target={P}', '-n', '-u', '-i', '-C', 'sh', '-c', NS_LIST] },
+  { args: ['--f', '-t{P}', '-uZ', 'hostname'] },
+  { args: ['--follow-context=1', 'true'] },
+  { args: ['-Z', '-m', 'true'], v242: E('PROG: no target PID specified\n') },
   { args: ['-t', '{P}', '-n', '/nonexistent'] },
   { args: ['-t', '{P}', '-n', '/etc/passwd'] },
   { args: ['-t', '{P}', '-n', ''] },
@@ -236,9 +278,21 @@ const CASES = [
   // --- unprivileged callers entering their own user namespaces (the rootless case)
   { as: 'user', args: ['-t', '{U}', '-U', '-n', '--preserve-credentials', 'sh', '-c', 'id -u; readlink /proc/self/ns/net'] },
   { as: 'user', args: ['-t', '{U}', '-n', '-U', '-m', '--preserve-credentials', 'sh', '-c', 'readlink /proc/self/ns/net /proc/self/ns/mnt'] },
-  // nsenter's setgroups error, then a line naming the cause (docs/compat.md).
-  { as: 'user', args: ['-t', '{U}', '-U', 'id', '-u'], v242: E(`PROG: setgroups failed: Operation not permitted\nPROG: the target's user namespace does not allow setgroups (/proc/${T.U}/setgroups is "deny"); --preserve-credentials keeps your own uid, gid and groups\n`) },
-  { as: 'user', args: ['-t', '{M}', '-U', '-n', '-u', 'sh', '-c', 'id -u; hostname'], v242: E(`PROG: setgroups failed: Operation not permitted\nPROG: the target's user namespace does not allow setgroups (/proc/${T.M}/setgroups is "deny"); --preserve-credentials keeps your own uid, gid and groups\n`) },
+  // U and M deny setgroups (unshare -c, --map-root-user): nsenter's line, then nsctl's hint (docs/compat.md).
+  { as: 'user', args: ['-t', '{U}', '-U', 'id', '-u'], v242: E(`PROG: setgroups failed: Operation not permitted\n${setgroupsHint('U')}`) },
+  { as: 'user', args: ['-t', '{M}', '-U', '-n', '-u', 'sh', '-c', 'id -u; hostname'], v242: E(`PROG: setgroups failed: Operation not permitted\n${setgroupsHint('M')}`) },
+  { as: 'user', args: ['-t', '{M}', '-U', '-n', '-u', '--preserve-credentials', 'sh', '-c', 'id -u; hostname'] },
+  // nsctl's --all leaves out the namespaces M shares with its owner (docs/compat.md).
+  { as: 'user', args: ['-t', '{M}', '-a', '--preserve-credentials', 'sh', '-c', NS_ALL], v242: E('', 0, `${nsLines('M', ['net', 'uts', 'user'])}0\n`) },
+  // -e after the credential change (docs/compat.md; 2.42 prints `cannot open /proc/A/environ: Permission denied`).
+  { as: 'user', args: ['--user', '--setuid=0', '--setgid=0', '--target={A}', '--env', '--', 'sh', '-c', 'echo $UL_TEST_ENV'], v242: E('', 0, 'inherited\n') },
+  { as: 'user', args: ['-t', '{A}', '-U', '--preserve-credentials', '-e', 'true'], v242: E('PROG: cannot open /proc/{A}/environ: Permission denied\n') },
+  // A nested user namespace, entered by its owner (docs/compat.md): 2.38.1 joins the inner one
+  // first and then has no rights in the outer one.
+  { as: 'user', args: ['-t', '{N}', '-U', '-m', '-u', '-n', '-p', '--preserve-credentials', 'sh', '-c', NS_ALL], v242: E('', 0, `${nsLines('N', ['net', 'uts', 'user', 'mnt', 'pid'])}0\n`) },
+  { as: 'user', args: ['-t', '{N}', '-a', '--preserve-credentials', 'sh', '-c', NS_ALL], v242: E('', 0, `${nsLines('N', ['net', 'uts', 'user', 'mnt', 'pid'])}0\n`) },
+  { as: 'user', args: ['-t', '{N}', '-a', 'true'], v242: E(`PROG: setgroups failed: Operation not permitted\n${setgroupsHint('N')}`) },
+  { args: ['-t', '{N}', '-a', 'sh', '-c', NS_ALL] },
   { as: 'user', args: ['-t', '{M}', '-n', '--preserve-credentials', 'true'], v242: E('PROG: reassociate to namespaces failed: Operation not permitted\n') },
   // nsctl's --all leaves out the namespaces U shares with its owner, which it may not re-join (docs/compat.md).
   { as: 'user', args: ['-t', '{U}', '-a', '--preserve-credentials', 'true'], v242: E('', 0) },
@@ -280,6 +334,7 @@ if (!tableOnly) {
   const extra = fc.constantFrom(
     ['-F'], ['--no-fork'], ['--no'], ['-S', '0'], ['-G', '0'], ['-S0'], ['--setuid=0'], ['--setg', '0'],
     ['--preserve-credentials'], ['--pres'], ['-w'], ['-r'], ['--wd'], ['--root'], ['-p'], ['--pid'],
+    ['-Z'], ['--follow-context'], ['--fo'],
   );
   const targetForm = fc.constantFrom(['-t', '{P}'], ['-t{P}'], ['--target', '{P}'], ['--target={P}'], ['--tar', '{P}'], ['--t={P}']);
   const program = fc.constantFrom(

@@ -25,7 +25,8 @@ const entry = join(tmp, 'entry.ts');
 const root = new URL('..', import.meta.url).pathname;
 writeFileSync(
   entry,
-  `export { encodePlan } from '${root}src/wire/index.ts';\nexport { nsFactsQuery as encodeNsFactsQuery } from '${root}src/procfs/ask.ts';\n` +
+  `export { encodePlan } from '${root}src/wire/index.ts';\n` +
+    `export { nsFactsQuery as encodeNsFactsQuery } from '${root}src/procfs/ask.ts';\n` +
     `export { validPlan } from '${root}test/support/wire-model.ts';\n` +
     `export { default as fc } from 'fast-check';\n`,
 );
@@ -48,6 +49,7 @@ const fixed = [
       { op: 'pidfd', slot: 1, pid: 42, ...what('pidfd') },
       { op: 'check-start', proc: 0, start: 8812n, ...what('process 42 was replaced') },
       { op: 'check-inode', pidfd: 1, inode: 2n ** 40n + 5n, fail: { stat: 'stat', what: 'replaced' } },
+      { op: 'exec-context', proc: 0, current: 'attr/current', exec: '/proc/thread-self/attr/exec', fail: { get: 'failed to get 42 SELinux context', set: 'failed to set exec context to' } },
       { op: 'pidfd-getfd', slot: 2, pidfd: 1, fd: 7, ...what('pidfd_getfd') },
       { op: 'socket-netns', slot: 3, socket: 2, ...what('SIOCGSKNS') },
       { op: 'open', slot: 4, at: 0, how: 'read', path: 'ns/user', ...what('cannot open') },

@@ -64,6 +64,7 @@ interface Draft {
   joinCgroup: boolean;
   netSocket: number | undefined;
   userParent: boolean;
+  followContext: boolean;
   listTargets: boolean;
   verbose: boolean;
   explain: boolean;
@@ -96,6 +97,7 @@ function emptyDraft(): Draft {
     joinCgroup: false,
     netSocket: undefined,
     userParent: false,
+    followContext: false,
     listTargets: false,
     verbose: false,
     explain: false,
@@ -154,8 +156,10 @@ function applyOption(draft: Draft, key: string, value: string | undefined): Pars
     case 'V':
       return { kind: 'version' };
     case 'Z':
-      // In a build without SELinux, -Z falls to upstream's default case: only the Try line (§1 notes).
-      return { kind: 'usage', message: undefined };
+      // As in the SELinux builds every distribution ships; whether it does anything is decided
+      // when planning (SELinux enabled or not), as upstream decides after parsing.
+      draft.followContext = true;
+      return undefined;
     case 't':
       return setTarget(draft, value ?? '');
     case 'N':
@@ -357,7 +361,7 @@ function finish(draft: Draft, program: readonly string[]): Options {
     joinCgroup: draft.joinCgroup,
     netSocket: draft.netSocket,
     userParent: draft.userParent,
-    followContext: false,
+    followContext: draft.followContext,
     program,
     explain: draft.explain,
     json: draft.json,

@@ -102,7 +102,10 @@ function allLeavesOut(ns: Namespace, facts: SystemFacts): LeftOutReason | undefi
 type Join = { readonly ns: Namespace; readonly slot: Slot; readonly viaPidfd: boolean };
 
 export function buildPlan(options: Options, earlyFiles: readonly EarlyFile[], facts: SystemFacts, caller: Caller): PlanResult {
-  if (options.followContext) return fail('--follow-context is not supported yet');
+  // -Z: where SELinux is enabled, the program runs in the target's SELinux context; elsewhere it
+  // does nothing (upstream's first check after parsing, before any other error).
+  const followContext = options.followContext && facts.selinux === true;
+  if (followContext && options.target === undefined) return fail('no target PID specified for --follow-context');
   const { enabled, leftOut } = namespacesOfAll(options, facts);
   const pid = options.target;
   // -N replaces the network namespace whatever else named one; --user-parent likewise decides the
@@ -146,10 +149,22 @@ export function buildPlan(options: Options, earlyFiles: readonly EarlyFile[], fa
 
   const usesTarget =
     pid !== undefined &&
-    (fromTarget.length > 0 || options.root?.from === 'target' || options.wd?.from === 'target' || options.env || follow || options.netSocket !== undefined || options.userParent || options.targetInode !== undefined);
+    (fromTarget.length > 0 ||
+      options.root?.from === 'target' ||
+      options.wd?.from === 'target' ||
+      options.env ||
+      follow ||
+      options.netSocket !== undefined ||
+      options.userParent ||
+      options.targetInode !== undefined ||
+      followContext);
   let proc: Slot | undefined;
   let pidfd: Slot | undefined;
   const viaPidfd = facts.pidfdSetns && pid !== undefined;
+  // A target whose namespaces belong to an ancestor of its own user namespace (a user namespace
+  // nested in another one the caller owns) is entered user namespace by user namespace, through
+  // its files (below), so its pidfd is not needed for the joins.
+  const nesting = options.userParent ? undefined : nestedOwners(enabled, facts.userNamespaces);
   if (usesTarget) {
     const target = facts.target;
     // What upstream says when the target is gone: the first of its files it fails to open, or,
@@ -161,7 +176,9 @@ export function buildPlan(options: Options, earlyFiles: readonly EarlyFile[], fa
         : options.netSocket !== undefined
           ? `failed to pidfd_open() for ${pid}`
           : `failed to obtain a valid file descriptor for PID ${pid}`;
-    if (target === undefined || !target.ok) return fail(`${absent}: ${target?.error ?? 'No such process'}`);
+    // Upstream reads the target's SELinux context before it opens anything else of it.
+    const noContext = `failed to get ${pid} SELinux context`;
+    if (target === undefined || !target.ok) return fail(followContext ? noContext : `${absent}: ${target?.error ?? 'No such process'}`);
     // A container's init that is gone by the time the helper looks: say so, not which file failed.
     const gone =
       target.named === undefined
@@ -172,7 +189,7 @@ export function buildPlan(options: Options, earlyFiles: readonly EarlyFile[], fa
     // The pidfd is taken before the check: if the check then finds the /proc directory's process
     // still alive with the start time the planner read, that process held the PID all along, so
     // the pidfd is its (docs/plan-format.md, check-start).
-    const needPidfd = (viaPidfd && fromTarget.length > 0) || options.netSocket !== undefined || options.targetInode !== undefined;
+    const needPidfd = (viaPidfd && fromTarget.length > 0 && nesting === undefined) || options.netSocket !== undefined || options.targetInode !== undefined;
     if (needPidfd) pidfd = push({ op: 'pidfd', slot: newSlot(), pid: pid!, fail: { what: opening } }).slot;
     push({ op: 'check-start', proc, start: target.start, fail: { what: gone } });
     if (options.targetInode !== undefined) {
@@ -183,14 +200,16 @@ export function buildPlan(options: Options, earlyFiles: readonly EarlyFile[], fa
         fail: { stat: 'failed to statx() pidfd', what: `failed to obtain a valid file descriptor for PID ${pid}` },
       });
     }
+    // Upstream sets the exec context right after parsing; here as soon as the target is pinned:
+    // while this /proc is still ours (a mount namespace may hide it) and before the fork (the
+    // kernel lets only the process that opened an attr file write it). The context then stays
+    // until the exec, through setns, the id changes and the fork.
+    if (followContext) {
+      push({ op: 'exec-context', proc, current: 'attr/current', exec: '/proc/thread-self/attr/exec', fail: { get: noContext, set: 'failed to set exec context to' } });
+    }
   }
 
   // Each namespace to join: an explicit file's slot, the target's pidfd, or the target's file.
-  // A target whose namespaces belong to an ancestor of its own user namespace (a user namespace
-  // nested in another one the caller owns) must be entered user namespace by user namespace,
-  // through its files: the pidfd's one call would switch to the innermost one first, where the
-  // caller has no rights over the outer one's namespaces.
-  const nesting = nestedOwners(enabled, facts.userNamespaces);
   const joins: Join[] = [];
   for (const ns of NAMESPACES) {
     const source = enabled.get(ns);
@@ -254,11 +273,21 @@ export function buildPlan(options: Options, earlyFiles: readonly EarlyFile[], fa
     for (const join of userFirst) push(setns(join, false));
   } else {
     // Outermost first: each user namespace that owns some of them, then the namespaces it owns;
-    // the target's own user namespace last of the user namespaces. Those owned by none of them
-    // (the caller's own, or an ancestor's) come first, as the caller.
+    // the target's own user namespace last of the user namespaces. setns into a user namespace
+    // gives all capabilities there and in its descendants but none in its ancestors, so each
+    // namespace must be joined while the caller is still in the user namespace that owns it (or
+    // an ancestor of that), and the target's own comes after every namespace an ancestor of it
+    // owns. Those owned by none of the chain (the caller's own user namespace's, a descendant's,
+    // or a file's) come first, as the caller. Linux 5.8's pidfd setns would also take the lot in
+    // one call (it checks every namespace against the caller's credentials before switching any),
+    // but one file at a time the order is the plan's on every kernel and an error names the
+    // namespace that failed.
     const slotOf = (ns: Namespace): Slot => joins.find((j) => j.ns === ns)!.slot;
-    const owned = (owner: bigint | undefined): Join[] => joins.filter((j) => j.ns !== 'user' && nesting.owner.get(j.ns) === owner);
-    for (const join of joins.filter((j) => j.ns !== 'user' && !nesting.chain.includes(nesting.owner.get(j.ns)!))) push(setns({ slot: join.slot, mask: [join.ns], viaPidfd: false }, false));
+    const ownerOf = (join: Join): bigint | undefined => nesting.owner.get(join.ns);
+    const owned = (owner: bigint): Join[] => joins.filter((j) => j.ns !== 'user' && ownerOf(j) === owner);
+    for (const join of joins.filter((j) => j.ns !== 'user' && !nesting.chain.some((userNs) => userNs === ownerOf(j)))) {
+      push(setns({ slot: join.slot, mask: [join.ns], viaPidfd: false }, false));
+    }
     for (const userNs of nesting.chain) {
       const inner = userNs === nesting.chain.at(-1);
       const members = owned(userNs);
@@ -331,21 +360,28 @@ function targetPaths(options: Options, fromTarget: readonly Namespace[], follow:
 
 /**
  * The user namespaces to go through, outermost first, when some of the target's namespaces are
- * owned by an ancestor of the target's own user namespace; undefined when none is (the usual case,
+ * owned by another user namespace than the target's own; undefined when none is (the usual case,
  * two passes do). Only known when the helper was asked (an unprivileged caller entering a foreign
- * user namespace: root has the rights everywhere and never needs this order).
+ * user namespace: root has the rights everywhere and never needs this order). The chain is the
+ * target's ancestors below the caller's own user namespace, then the target's: the ones the
+ * caller may enter, each from the one before. --user-parent enters another user namespace than
+ * the target's and keeps the two passes.
  */
 function nestedOwners(enabled: ReadonlyMap<Namespace, Source>, tree: SystemFacts['userNamespaces']): Nesting | undefined {
-  if (tree === undefined || enabled.get('user')?.from !== 'target') return undefined;
+  if (tree === undefined || tree.target === tree.ours || enabled.get('user')?.from !== 'target') return undefined;
   const owner = new Map<Namespace, bigint>();
   for (const [ns, source] of enabled) {
     const ino = tree.owners[ns];
     if (ns !== 'user' && source.from === 'target' && ino !== undefined) owner.set(ns, ino);
   }
-  if ([...owner.values()].every((ino) => ino === tree.target)) return undefined;
   // The target's ancestors below the caller's own user namespace, outermost first, then its own.
   const below = tree.parents.slice(0, Math.max(0, tree.parents.indexOf(tree.ours))).reverse();
-  return { chain: [...(tree.parents.includes(tree.ours) ? below : tree.parents.slice().reverse()), tree.target], owner };
+  const chain = [...(tree.parents.includes(tree.ours) ? below : tree.parents.slice().reverse()), tree.target];
+  // Only a namespace an ancestor in the chain owns needs the order; one owned by the target's own
+  // user namespace or by one outside the chain (the caller's own user namespace) is joined as well,
+  // or refused the same, by the two passes, whose failure keeps upstream's wording.
+  if (![...owner.values()].some((ino) => ino !== tree.target && chain.includes(ino))) return undefined;
+  return { chain, owner };
 }
 
 /** The target's root, cwd, environ and directory, as upstream opens them after the namespaces. */

@@ -77,6 +77,16 @@ export type Step =
       readonly drop: readonly string[];
       readonly note: string;
     } & Texts<{ readonly open: string; readonly get: string; readonly set: string }>)
+  /**
+   * `-Z` where SELinux is enabled: read `current` (`attr/current`) through the `/proc/PID`
+   * directory in `proc` up to its first NUL, and write that context, NUL-terminated, to `exec`
+   * (`/proc/thread-self/attr/exec`), so the program is executed in it. Before the fork (the
+   * kernel lets only the process that opened an attr file write it) and before any setns (a mount
+   * namespace may hide this /proc); the exec context then stays until the exec, through setns, the
+   * id changes and the fork. `get` and `set` print without an errno, as upstream's (the helper
+   * adds the context to `set`, quoted and escaped).
+   */
+  | ({ readonly op: 'exec-context'; readonly proc: Slot; readonly current: string; readonly exec: string } & Texts<{ readonly get: string; readonly set: string }>)
   /** `-c`: our pid in decimal into the cgroup.procs descriptor. */
   | ({ readonly op: 'join-cgroup'; readonly slot: Slot } & Texts)
   /** Fork once; the parent supervises (docs/plan-format.md, `fork`). Only for a PID namespace without -F. */

@@ -16,6 +16,7 @@ export interface NsFacts {
 
 export type AnswerResult = { readonly ok: true; readonly facts: readonly NsFacts[] } | { readonly ok: false; readonly reason: string };
 
+const ANSWER_FIXED_LEN = 4 + 8 + 4 + 4 + 8 + 4;
 const NS_FACTS_ANSWER = RECORDS.find((r) => r.frame === 'answer' && r.name === 'ns-facts')!.type;
 
 /** The answer frame's length once its header is in, or undefined while fewer than 16 bytes are. */
@@ -42,7 +43,8 @@ export function decodeNsFactsAnswer(bytes: Uint8Array): AnswerResult {
     const len = view.getUint32(at + 4, true);
     at += RECORD_HEADER_LEN;
     const end = at + len;
-    if (type !== NS_FACTS_ANSWER || end > bytes.length || len < 36) return bad('unexpected record');
+    // error, ino, nstype, owner-error, owner-ino and the parents' count: 32 bytes at least.
+    if (type !== NS_FACTS_ANSWER || end > bytes.length || len < ANSWER_FIXED_LEN) return bad('unexpected record');
     const error = u32();
     const ino = u64();
     const nstype = u32();

@@ -55,6 +55,11 @@ export interface SystemFacts {
    * first, `ours` the caller's.
    */
   readonly userNamespaces?: UserNamespaces | undefined;
+  /**
+   * `-Z`: whether SELinux is enabled, as libselinux's is_selinux_enabled() decides it (selinuxfs
+   * mounted and /etc/selinux/config present). Read only for -Z; where it is not, -Z does nothing.
+   */
+  readonly selinux?: boolean | undefined;
 }
 
 export interface UserNamespaces {
@@ -87,10 +92,13 @@ export function targetNsPath(pid: number, ns: Namespace): string {
  * message, and so do we.
  */
 export function readSystemFacts(
-  wants: Pick<Options, 'all' | 'namespaces' | 'target' | 'joinCgroup' | 'targetInode' | 'preserveCredentials' | 'userParent'>,
+  wants: Pick<Options, 'all' | 'namespaces' | 'target' | 'joinCgroup' | 'targetInode' | 'preserveCredentials' | 'userParent'> & Partial<Pick<Options, 'followContext'>>,
   helper?: HelperQuestions,
 ): ProcfsResult {
   const { all: wantAll, target } = wants;
+  // Upstream's first check after parsing, before --all is looked at.
+  const selinux = wants.followContext === true ? selinuxEnabled() : undefined;
+  if (selinux === true && target === undefined) return { ok: false, message: 'no target PID specified for --follow-context' };
   const explicit = new Set(Object.keys(wants.namespaces) as Namespace[]);
   // `-t PID:INODE` is checked while parsing upstream, before everything else. A PID with no
   // process gets pidfd_open's ESRCH there; the inode itself is compared by the helper.
@@ -102,13 +110,15 @@ export function readSystemFacts(
   const pidfdSetns = kernelAtLeast(release(), 5, 8);
   const userWanted = wantAll || explicit.has('user') || wants.userParent;
   const setgroupsDenied = userWanted && !wants.preserveCredentials && target !== undefined ? readSetgroupsDenied(target) : undefined;
-  const common = { pidfdSetns, target: identity, cgroup, setgroupsDenied };
-  // An explicit -U (not under --all) on a foreign user namespace: ask too.
-  const explicitUser = wants.namespaces.user?.from === 'target' && target !== undefined && !wantAll;
-  const askedExplicitly = explicitUser
-    ? askUserNamespaces(target, NAMESPACES.filter((ns) => wants.namespaces[ns]?.from === 'target'), helper)
-    : undefined;
-  if (!wantAll) return { ok: true, facts: { supported: new Set(), targetUserNsIsOurs: undefined, userNamespaces: askedExplicitly, ...common } };
+  const common = { pidfdSetns, target: identity, cgroup, setgroupsDenied, ...(selinux === undefined ? {} : { selinux }) };
+  // The target's user namespace named on its own (-U, with or without --all): who owns what is
+  // asked too, and tells whether it is ours (nestedOwners in src/plan/build.ts then plans nothing
+  // special).
+  const explicitUser = wants.namespaces.user?.from === 'target' && target !== undefined;
+  if (!wantAll) {
+    const userNamespaces = explicitUser ? askUserNamespaces(target, NAMESPACES.filter((ns) => wants.namespaces[ns]?.from === 'target'), helper) : undefined;
+    return { ok: true, facts: { supported: new Set(), targetUserNsIsOurs: undefined, userNamespaces, ...common } };
+  }
   const supported = new Set<Namespace>(NAMESPACES.filter((ns) => existsSync(`/proc/self/ns/${PROC_NAME[ns]}`)));
   let targetUserNsIsOurs: boolean | undefined;
   if (supported.has('user') && !explicit.has('user')) {
@@ -121,7 +131,7 @@ export function readSystemFacts(
   }
   const ownNamespaces = new Set(NAMESPACES.filter((ns) => supported.has(ns) && sameNamespace(target ?? 0, ns)));
   const userNamespaces =
-    target !== undefined && targetUserNsIsOurs === false ? askUserNamespaces(target, NAMESPACES.filter((ns) => supported.has(ns)), helper) : undefined;
+    target !== undefined && (targetUserNsIsOurs === false || explicitUser) ? askUserNamespaces(target, NAMESPACES.filter((ns) => supported.has(ns)), helper) : undefined;
   return {
     ok: true,
     facts: { supported, targetUserNsIsOurs, ownNamespaces, canJoinOwnMount: hasCapabilities(CAP_SYS_ADMIN, CAP_SYS_CHROOT), userNamespaces, ...common },
@@ -190,6 +200,31 @@ export function hasCapabilities(...caps: number[]): boolean {
 function readSetgroupsDenied(pid: number): boolean {
   try {
     return readWhole(`/proc/${pid}/setgroups`).toString('latin1').trim() === 'deny';
+  } catch {
+    return false;
+  }
+}
+
+const SELINUX_MAGIC = 0xf97cff8c;
+
+/**
+ * libselinux's answer without libselinux: selinuxfs is mounted (at /sys/fs/selinux, the old
+ * /selinux, or wherever /proc/self/mounts says) and /etc/selinux/config exists.
+ */
+export function selinuxEnabled(mounts = '/proc/self/mounts', config = '/etc/selinux/config'): boolean {
+  if (!existsSync(config)) return false;
+  for (const dir of ['/sys/fs/selinux', '/selinux']) {
+    try {
+      if (statfsSync(dir).type === SELINUX_MAGIC) return true;
+    } catch {
+      // not there
+    }
+  }
+  try {
+    return readWhole(mounts)
+      .toString('latin1')
+      .split('\n')
+      .some((line) => line.split(' ')[2] === 'selinuxfs');
   } catch {
     return false;
   }

@@ -24,6 +24,7 @@ const wanted = process.env['NSCTL_TEST_ASAN'] === '1';
 /** The files that run the helper binary, all through test/support/helper.ts (HELPER, check, run). */
 const HELPER_TESTS = [
   'test/property/wire.property.test.ts',
+  'test/unit/exec-context.test.ts',
   'test/unit/helper-hardening.test.ts',
   'test/unit/kernel.test.ts',
   'test/unit/wire.test.ts',

@@ -1,12 +1,13 @@
 // Rootless Podman by name (docs/targets.md, `podman`): uid 1000 runs a real rootless container,
 // offline (a busybox image imported from a tarball, --network=none), and nsctl's resolvers, run
 // as uid 1000 in-process (test/support/untrusted.ts bundles them), find its init from uid 1000's
-// own storage and runtime directory, and from its API socket. Root, even with HOME and
-// XDG_RUNTIME_DIR pointing at uid 1000's directories, believes none of it (docs/security.md,
-// "Forged engine state"). Everything is removed afterwards: the containers, Podman's pause
-// process, the directories, and the /etc/subuid and /etc/subgid lines if this file added them.
+// own storage and runtime directory, and from its API socket; nsctl itself, run by uid 1000,
+// enters it by name, its user namespace too. Root, even with HOME and XDG_RUNTIME_DIR pointing at
+// uid 1000's directories, believes none of it (docs/security.md, "Forged engine state").
+// Everything is removed afterwards: the containers, Podman's pause process, the directories, and
+// the /etc/subuid and /etc/subgid lines if this file added them.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseArgs } from '../../src/cli/index.ts';
 import { listTargets, listTargetsText, resolveNamedTarget } from '../../src/targets/index.ts';
 import { AS_OTHER, OTHER_UID, killTree, rootTestsEnabled, run, startProcess, toolsPresent, writeResolverProbe, type Started } from '../support/untrusted.ts';
+import { nsctlForAnyUser } from '../support/any-user.ts';
 
 const enabled = rootTestsEnabled() && toolsPresent(['podman', 'newuidmap', 'newgidmap', 'setpriv', 'busybox', 'tar']);
 const S = Math.random().toString(36).slice(2, 8);
@@ -176,6 +178,21 @@ describe.runIf(enabled)('rootless Podman by name', () => {
     const listing = asUser(['list'], env).split('\n');
     expect(listing.find((line) => line.includes(id))).toBeUndefined();
     expect(listing).toContain(`ignored\tXDG_RUNTIME_DIR=${foreign}\t${foreign} is owned by uid 65534, not root or uid ${OTHER_UID}`);
+  });
+
+  it("uid 1000 enters its container by name, user namespace and all, with nsctl itself; --list-targets has its line", () => {
+    const { nsctl } = nsctlForAnyUser();
+    const env = ['env', '-i', ...Object.entries(userEnv).map(([k, v]) => `${k}=${v}`)];
+    const show = 'for n in user mnt uts net pid ipc cgroup time; do readlink /proc/self/ns/$n; done; cat /proc/self/setgroups';
+    const entered = spawnSync(AS_OTHER[0]!, [...AS_OTHER.slice(1), ...env, nsctl, '-t', `podman:${name}`, '-a', 'sh', '-c', show], { encoding: 'utf8', timeout: 60_000 });
+    // Every namespace of the container's init; the ones the container shares with uid 1000 (its
+    // cgroup namespace here, time) were left out of -a, and are the same anyway.
+    const ns = (ns: string): string => readlinkSync(`/proc/${pid}/ns/${ns}`);
+    expect({ status: entered.status, stderr: entered.stderr }).toEqual({ status: 0, stderr: '' });
+    expect(entered.stdout).toBe(`${['user', 'mnt', 'uts', 'net', 'pid', 'ipc', 'cgroup', 'time'].map(ns).join('\n')}\nallow\n`);
+    expect(ns('user')).not.toBe(readlinkSync('/proc/self/ns/user'));
+    const listed = spawnSync(AS_OTHER[0]!, [...AS_OTHER.slice(1), ...env, nsctl, '--list-targets'], { encoding: 'utf8', timeout: 60_000 });
+    expect(listed.stdout.split('\n')).toContain(`podman\t${name}\t${id}\t${pid}`);
   });
 
   function storageDriverDir(): string {

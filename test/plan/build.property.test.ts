@@ -36,7 +36,7 @@ export const options: fc.Arbitrary<Options> = fc.record({
   joinCgroup: fc.boolean(),
   netSocket: fc.option(fc.nat({ max: 0x7fffffff }), { nil: undefined }),
   userParent: fc.boolean(),
-  followContext: fc.constant(false),
+  followContext: fc.boolean(),
   // A command line cannot carry NUL; the encoder refuses it.
   program: fc.array(fc.string().filter((arg) => !arg.includes('\0')), { maxLength: 3 }),
 });
@@ -49,6 +49,7 @@ const facts: fc.Arbitrary<SystemFacts> = fc.record({
     fc.constant({ ok: false as const, error: 'No such file or directory' }),
   ),
   cgroup: fc.constantFrom({ kind: 'v2' as const, path: '/a:b/c' }, { kind: 'not-v2' as const }),
+  selinux: fc.boolean(),
 });
 const env = fc.array(fc.constantFrom('PATH=/usr/bin', 'SHELL=/bin/bash', 'SHELL=', 'HOME=/root', 'A=1'));
 
@@ -125,6 +126,21 @@ describe('every plan', () => {
         expect(new Set(covered).size).toBe(covered.length);
         expect(new Set(covered)).toEqual(enabled);
         expect(new Set(soft.flatMap((s) => s.mask))).toEqual(new Set([...enabled].filter((ns) => ns !== 'user')));
+      }),
+    );
+  });
+
+  it('sets the exec context if and only if -Z is given where SELinux is enabled: once, after the target is pinned, before any join, credential change or fork', () => {
+    fc.assert(
+      fc.property(plans(), ({ options, facts, plan }) => {
+        const at = indexWhere(plan.steps, (s) => s.op === 'exec-context');
+        expect(at.length).toBe(options.followContext && facts.selinux === true ? 1 : 0);
+        if (at.length === 0) return;
+        expect(at[0]).toBeGreaterThan(first(plan.steps, 'check-start'));
+        for (const op of ['setns', 'setgroups', 'setgid', 'setuid', 'fork', 'chroot', 'fchdir'] as const) {
+          const later = first(plan.steps, op);
+          expect(later === -1 || later > at[0]!).toBe(true);
+        }
       }),
     );
   });
@@ -233,6 +249,157 @@ describe('every plan', () => {
         expect(check(encodePlan(plan))).toMatchObject({ status: 0, stderr: '' });
       }),
       { numRuns: 150 },
+    );
+  });
+});
+
+// Nested user namespaces (a target inside a user namespace inside another, all made by the
+// unprivileged caller): for generated ownership trees, each plan is run against a model of the
+// kernel's rules, and its order checked against the rules that follow from them.
+describe('a nested target, entered by the unprivileged owner of its user namespaces', () => {
+  /**
+   * The caller's own user namespace is 1; below it a chain 2, 3, …, each made in the one before,
+   * whose last is the target's own. Each of the target's other namespaces belongs to one of the
+   * chain, or is the caller's own (`own`: the same namespace, owned by 1), which --all leaves out.
+   */
+  const OURS = 1n;
+  const OTHER = NAMESPACES.filter((ns) => ns !== 'user');
+  interface Tree {
+    readonly chain: readonly bigint[];
+    readonly owners: Readonly<Record<string, bigint | 'own'>>;
+  }
+  const tree: fc.Arbitrary<Tree> = fc.integer({ min: 1, max: 4 }).chain((depth) => {
+    const chain = Array.from({ length: depth }, (_, i) => BigInt(i + 2));
+    const owner = fc.oneof(fc.constantFrom<bigint | 'own'>(...chain), fc.constant<bigint | 'own'>('own'));
+    return fc.record({ chain: fc.constant(chain), owners: fc.record(Object.fromEntries(OTHER.map((ns) => [ns, owner]))) });
+  });
+  const base: Options = {
+    target: 7,
+    all: false,
+    namespaces: {},
+    root: undefined,
+    wd: undefined,
+    wdns: undefined,
+    setuid: undefined,
+    setgid: undefined,
+    preserveCredentials: true,
+    keepCaps: false,
+    noFork: false,
+    env: false,
+    joinCgroup: false,
+    netSocket: undefined,
+    userParent: false,
+    followContext: false,
+    program: ['true'],
+  };
+  const planned = fc
+    .record({ tree, all: fc.boolean(), picked: fc.subarray(OTHER, { minLength: 1 }), preserve: fc.boolean(), pidfd: fc.boolean(), noFork: fc.boolean(), env: fc.boolean() })
+    .map(({ tree, all, picked, preserve, pidfd, noFork, env }) => {
+      const target = tree.chain.at(-1)!;
+      const ownerOf = (ns: Namespace): bigint => {
+        if (ns === 'user') return tree.chain.at(-2) ?? OURS;
+        const owner = tree.owners[ns]!;
+        return owner === 'own' ? OURS : owner;
+      };
+      const own = new Set(OTHER.filter((ns) => tree.owners[ns] === 'own'));
+      const facts: SystemFacts = {
+        supported: new Set(NAMESPACES),
+        targetUserNsIsOurs: false,
+        pidfdSetns: pidfd,
+        target: { ok: true, start: 1n },
+        ownNamespaces: own,
+        canJoinOwnMount: false,
+        userNamespaces: {
+          target,
+          ours: OURS,
+          parents: [...tree.chain.slice(0, -1)].reverse().concat(OURS),
+          owners: Object.fromEntries(NAMESPACES.map((ns) => [ns, ownerOf(ns)])),
+        },
+      };
+      // Explicit options name only namespaces the caller may join at all; --all picks its own.
+      const explicit = picked.filter((ns) => !own.has(ns));
+      const namespaces: Partial<Record<Namespace, Source>> = all ? {} : Object.fromEntries(['user', ...explicit].map((ns) => [ns, { from: 'target' } as const]));
+      const options: Options = { ...base, all, namespaces, preserveCredentials: preserve, noFork, env };
+      const result = buildPlan(options, [], facts, { env: [] });
+      if (!result.ok) throw new Error(result.message);
+      return { tree, facts, options, plan: result.plan, ownerOf, target };
+    });
+
+  /** What a slot holds: a user namespace, or another namespace and the user namespace owning it. */
+  type Held = { readonly user: bigint } | { readonly ns: Namespace; readonly owner: bigint };
+  interface Joined {
+    readonly ns: Namespace;
+    readonly user: bigint | undefined;
+    readonly at: number;
+  }
+
+  /**
+   * The plan's setns steps under setns(2)'s rules, with the credentials the process has before
+   * each call: CAP_SYS_ADMIN in a user namespace is had in the one setns last entered and below
+   * it (none above it); in the caller's own, none, but as the owner of every user namespace below
+   * it, all there. Entering a user namespace needs the capability in it (and is refused for the
+   * one the process is in); any other namespace needs it in its owner and in the user namespace
+   * the process is in after the call (a pidfd call with the user namespace: that one).
+   */
+  function simulate(plan: Plan, ownerOf: (ns: Namespace) => bigint, target: bigint, parentOf: (user: bigint) => bigint): { joined: Joined[]; current: bigint } {
+    const held = new Map<number, Held>();
+    let current = OURS;
+    const capable = (user: bigint): boolean => (current === OURS ? user > OURS : user >= current);
+    const joined: Joined[] = [];
+    plan.steps.forEach((step, at) => {
+      if (step.op === 'open' && step.at !== 'cwd') {
+        const name = /^ns\/(\w+)$/.exec(step.path)?.[1] as Namespace | undefined;
+        if (name !== undefined) held.set(step.slot, name === 'user' ? { user: target } : { ns: name, owner: ownerOf(name) });
+      }
+      if (step.op === 'ns-owner') {
+        const of = held.get(step.of)!;
+        held.set(step.slot, { user: 'user' in of ? parentOf(of.user) : of.owner });
+      }
+      if (step.op !== 'setns') return;
+      const what = held.get(step.fd);
+      // Not a namespace file: the pidfd, whose call takes the target's namespaces of the mask.
+      const members: Held[] = what !== undefined ? [what] : step.mask.map((ns) => (ns === 'user' ? { user: target } : { ns, owner: ownerOf(ns) }));
+      const enters = members.find((m): m is { user: bigint } => 'user' in m)?.user;
+      const after = enters ?? current;
+      const ok = members.every((m) => ('user' in m ? m.user !== current && capable(m.user) : capable(m.owner) && capable(after)));
+      if (!ok) {
+        expect(step.soft, `step ${at}, setns ${step.mask.join('+')}, is refused`).toBe(true);
+        return;
+      }
+      current = after;
+      for (const m of members) joined.push({ ns: 'user' in m ? 'user' : m.ns, user: 'user' in m ? m.user : undefined, at });
+    });
+    return { joined, current };
+  }
+
+  it("joins each namespace after the user namespace that owns it, and the target's own after every namespace its ancestors own", () => {
+    fc.assert(
+      fc.property(planned, ({ tree, plan, ownerOf, target }) => {
+        const parentOf = (user: bigint): bigint => (user === tree.chain[0] ? OURS : user - 1n);
+        const { joined, current } = simulate(plan, ownerOf, target, parentOf);
+        expect(current).toBe(target);
+        const entered = (user: bigint): number => joined.find((j) => j.ns === 'user' && j.user === user)?.at ?? Infinity;
+        for (const j of joined.filter((j) => j.ns !== 'user')) {
+          const owner = ownerOf(j.ns);
+          // A pidfd call takes the user namespace first, so the same step counts as after it.
+          expect(entered(owner)).toBeLessThanOrEqual(j.at);
+          if (owner !== target) expect(j.at).toBeLessThan(entered(target));
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('ends in exactly the namespaces asked for, each joined once, none of the caller\'s own under --all, and the helper accepts the plan', () => {
+    fc.assert(
+      fc.property(planned, ({ facts, options, plan }) => {
+        const hard = joins(plan).filter((s) => s.soft !== true).flatMap((s) => s.mask);
+        const wanted = [...enabledNamespaces(options, facts).keys()].filter((ns) => ns !== 'user');
+        expect(hard.filter((ns) => ns !== 'user').sort()).toEqual(wanted.sort());
+        if (options.all) for (const ns of facts.ownNamespaces ?? []) expect(hard).not.toContain(ns);
+        expect(check(encodePlan(plan))).toMatchObject({ status: 0, stderr: '' });
+      }),
+      { numRuns: 60 },
     );
   });
 });

@@ -279,9 +279,9 @@ describe('buildPlan', () => {
       userNamespaces: { target: B, ours: 10n, parents: [A, 10n], owners: { mnt: A, uts: A, net: A, pid: A } },
     };
     const plan = planOf({ target: 5, all: true, preserveCredentials: true, program: ['true'] }, nested);
+    // No pidfd: every namespace is joined through its file, user namespace by user namespace.
     expect(briefs(plan)).toEqual([
       'open /proc/5',
-      'pidfd',
       'check-start',
       'open @0:ns/user',
       'open @0:ns/uts',
@@ -299,14 +299,52 @@ describe('buildPlan', () => {
       'exec',
     ]);
     const owner = plan.steps.find((s) => s.op === 'ns-owner');
-    expect(owner).toMatchObject({ slot: 7, of: 3 });
+    expect(owner).toMatchObject({ slot: 6, of: 2, fail: { what: "failed to open the user namespace that owns the target's uts namespace" } });
     const users = plan.steps.filter((s) => s.op === 'setns' && s.mask.includes('user'));
-    expect(users.map((s) => (s as { fd: number }).fd)).toEqual([7, 2]);
+    expect(users.map((s) => (s as { fd: number }).fd)).toEqual([6, 1]);
+    // Explicit options name the same order; --user-parent enters another user namespace and keeps the two passes.
+    expect(briefs(planOf({ target: 5, namespaces: { user: T, net: T, mnt: T }, preserveCredentials: true, program: ['true'] }, nested)).filter((b) => /^(setns|ns-owner)/.test(b))).toEqual([
+      'ns-owner',
+      'setns user',
+      'setns net',
+      'setns mnt',
+      'setns user',
+    ]);
+    expect(briefs(planOf({ target: 5, namespaces: { user: T, net: T }, userParent: true, preserveCredentials: true }, nested)).filter((b) => b.startsWith('setns'))).toEqual([
+      'setns net soft',
+      'setns user',
+      'setns net',
+    ]);
     // Not nested (everything owned by the target's own user namespace): two passes, as usual.
     const flat = { ...nested, userNamespaces: { target: B, ours: 10n, parents: [10n], owners: { mnt: B, uts: B, net: B, pid: B } } };
     expect(briefs(planOf({ target: 5, all: true, preserveCredentials: true }, flat)).filter((b) => b.startsWith('setns'))).toEqual([
       'setns uts+net+pid+mnt soft',
       'setns user+uts+net+pid+mnt',
     ]);
+  });
+
+  it('goes through every user namespace between the caller and the target that owns something, and joins the rest as the caller', () => {
+    // The caller (10) made A (20), A holds B (30), B holds the target's own C (40). A owns the
+    // mount namespace, B the network namespace, C the UTS namespace; the IPC namespace belongs to
+    // the caller's own user namespace (a file would say the same).
+    const deep: SystemFacts = {
+      ...kernel,
+      targetUserNsIsOurs: false,
+      userNamespaces: { target: 40n, ours: 10n, parents: [30n, 20n, 10n], owners: { mnt: 20n, net: 30n, uts: 40n, ipc: 10n } },
+    };
+    const plan = planOf({ target: 5, namespaces: { user: T, mnt: T, net: T, uts: T, ipc: T }, preserveCredentials: true, program: ['true'] }, deep);
+    const joins = plan.steps.flatMap((s) => (s.op === 'setns' ? [`${s.mask.join('+')}@${s.fd}`] : s.op === 'ns-owner' ? [`owner-of@${s.of}->${s.slot}`] : []));
+    // Slots: 0 /proc/5, 1 ns/user, 2 ns/ipc, 3 ns/uts, 4 ns/net, 5 ns/mnt; 6 and 7 the owners.
+    expect(joins).toEqual(['ipc@2', 'owner-of@5->6', 'user@6', 'mnt@5', 'owner-of@4->7', 'user@7', 'net@4', 'user@1', 'uts@3']);
+    // Nothing owned by an ancestor in between: the two passes, and their wording when the
+    // caller's own user namespace owns one (uid 1000 may not join that one in any order).
+    const flat = { ...deep, userNamespaces: { ...deep.userNamespaces!, owners: { net: 40n, ipc: 10n } } };
+    expect(briefs(planOf({ target: 5, namespaces: { user: T, net: T, ipc: T }, preserveCredentials: true }, flat)).filter((b) => b.startsWith('setns'))).toEqual([
+      'setns ipc+net soft',
+      'setns user+ipc+net',
+    ]);
+    // The target in the caller's own user namespace: nothing to go through.
+    const ours = { ...deep, userNamespaces: { target: 10n, ours: 10n, parents: [], owners: { net: 10n } } };
+    expect(briefs(planOf({ target: 5, namespaces: { user: T, net: T } }, ours)).filter((b) => b.startsWith('setns'))).toEqual(['setns net soft', 'setns user+net']);
   });
 });

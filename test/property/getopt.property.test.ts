@@ -221,7 +221,43 @@ const randomTable: fc.Arbitrary<OptionTable> = fc
     extensions: extensions.map((name) => ({ name, argument: rules.next().value, key: keys.next().value })),
   }));
 
+/**
+ * nsenter 2.42's tables as its source has them in an SELinux build (every distribution's): the
+ * optstring (without the leading `+`, REQUIRE_ORDER) and the long options in table order, with
+ * `follow-context` last. The model runs on these, not on what src/cli/table.ts makes.
+ */
+const NSENTER_2_42_SELINUX: ModelTable = {
+  optstring: 'ahVt:m::u::i::n::N:p::C::U::T::S:G:r::w::W::ecFZ',
+  longopts: (
+    [
+      ['all', NO_ARGUMENT, 'a'], ['help', NO_ARGUMENT, 'h'], ['version', NO_ARGUMENT, 'V'], ['target', REQUIRED_ARGUMENT, 't'],
+      ['mount', OPTIONAL_ARGUMENT, 'm'], ['uts', OPTIONAL_ARGUMENT, 'u'], ['ipc', OPTIONAL_ARGUMENT, 'i'], ['net', OPTIONAL_ARGUMENT, 'n'],
+      ['net-socket', REQUIRED_ARGUMENT, 'N'], ['pid', OPTIONAL_ARGUMENT, 'p'], ['user', OPTIONAL_ARGUMENT, 'U'], ['cgroup', OPTIONAL_ARGUMENT, 'C'],
+      ['time', OPTIONAL_ARGUMENT, 'T'], ['setuid', REQUIRED_ARGUMENT, 'S'], ['setgid', REQUIRED_ARGUMENT, 'G'], ['root', OPTIONAL_ARGUMENT, 'r'],
+      ['wd', OPTIONAL_ARGUMENT, 'w'], ['wdns', OPTIONAL_ARGUMENT, 'W'], ['env', NO_ARGUMENT, 'e'], ['no-fork', NO_ARGUMENT, 'F'],
+      ['join-cgroup', NO_ARGUMENT, 'c'], ['preserve-credentials', NO_ARGUMENT, 'preserve-credentials'], ['keep-caps', NO_ARGUMENT, 'keep-caps'],
+      ['user-parent', NO_ARGUMENT, 'user-parent'], ['follow-context', NO_ARGUMENT, 'Z'],
+    ] as const
+  ).map(([name, hasArg, val]) => ({ name, hasArg, val })),
+  extensions: [],
+};
+
 // ---- Properties ------------------------------------------------------------------------------
+
+describe("the model's nsenter is 2.42's SELinux build, -Z and --follow-context included", () => {
+  test('nsctl reads every argv over nsenter words exactly as glibc over that table does', () => {
+    fc.assert(
+      fc.property(argvFor(NSENTER_OPTIONS), (argv) => {
+        expect([...getoptLong(argv, NSENTER_OPTIONS)]).toEqual(modelGetopt(argv, NSENTER_2_42_SELINUX));
+      }),
+      { numRuns: 2000 },
+    );
+    // Both -Z and every prefix of --follow-context select it; --f is nothing else's prefix.
+    for (const argv of [['-Z'], ['--follow-context'], ['--f'], ['-aZn']]) {
+      expect(modelGetopt(argv, NSENTER_2_42_SELINUX).filter((event) => event.kind === 'option').map((event) => (event.kind === 'option' ? event.key : ''))).toContain('Z');
+    }
+  });
+});
 
 describe('getoptLong agrees with the glibc model', () => {
   test('on nsenter 2.42 option table', () => {

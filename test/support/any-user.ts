@@ -7,6 +7,7 @@ import { chmodSync, copyFileSync, cpSync, mkdirSync, mkdtempSync, rmSync, statSy
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterAll } from 'vitest';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -20,6 +21,14 @@ function sharedDir(): string {
   }
   return shared;
 }
+
+// Vitest may end a worker without its 'exit' event: the copies also go after each test file that
+// imported this module (a later file in the same worker makes new ones).
+afterAll(() => {
+  if (shared !== undefined) rmSync(shared, { recursive: true, force: true });
+  shared = undefined;
+  packageCopy = undefined;
+});
 
 /** A copy of `file`, its mode kept, that every user can reach. */
 export function copyForAnyUser(file: string): string {

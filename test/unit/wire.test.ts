@@ -370,3 +370,33 @@ describe('run: the frames from the planner', () => {
     }
   });
 });
+
+// ---- exec-context (-Z where SELinux is enabled) ---------------------------------------------------
+
+describe('exec-context', () => {
+  const CONTEXT_TEXTS = { get: 'failed to get 42 SELinux context', set: 'failed to set exec context to' };
+
+  it('dumps its slot, its two paths and its two texts', () => {
+    const steps: Step[] = [
+      { op: 'open', slot: 0, at: 'cwd', how: 'directory', path: '/proc/42', fail: { what: 'w' } },
+      { op: 'exec-context', proc: 0, current: 'attr/current', exec: '/proc/thread-self/attr/exec', fail: CONTEXT_TEXTS },
+      { op: 'exec', file: 'true', argv: ['true'], env: [], fail: { what: 'x' } },
+    ];
+    expect(expectAccepted(encodePlan({ steps })).split('\n')[2]).toBe(
+      'step 1 exec-context proc=0 current="attr/current" exec="/proc/thread-self/attr/exec" texts=["failed to get 42 SELinux context","failed to set exec context to"] hint=""',
+    );
+    expect(TYPE('exec-context')).toBe(30);
+  });
+
+  const context = (flags: number, ...fields: Uint8Array[]): Uint8Array => step('exec-context', flags, ...fields);
+  it.each<[string, Uint8Array, string]>([
+    ['type 31', frame(rec(31, 0), END), 'record 0: unknown type 31'],
+    ['a flag', frame(OPEN(0), context(1, u32(0), str('c'), str('e')), EXEC, END), 'record 1 (exec-context): unknown flag bits 0x1'],
+    ['an undefined proc', frame(context(0, u32(0), str('c'), str('e')), EXEC, END), 'record 0 (exec-context): proc: slot 0 is not defined (0 defined so far)'],
+    ['a soft-denied proc', frame(OPEN(0, 1), context(0, u32(0), str('c'), str('e')), EXEC, END), 'record 1 (exec-context): proc: slot 0 may be empty (its open is soft-denied)'],
+    ['a cut exec path', frame(OPEN(0), rec(30, 0, u32(0), str('c')), END), 'record 1 (exec-context): exec needs 4 bytes, 0 left'],
+    ['a NUL in the current path', frame(OPEN(0), context(0, u32(0), str('a\0'), str('e')), END), 'record 1 (exec-context): NUL byte in current at offset 1'],
+    ['a cut set text', frame(OPEN(0), rec(30, 0, u32(0), str('c'), str('e'), str('g')), END), 'record 1 (exec-context): set needs 4 bytes, 0 left'],
+    ['after the exec', frame(OPEN(0), EXEC, context(0, u32(0), str('c'), str('e')), END), 'record 2 (exec-context): only END may follow the exec'],
+  ])('is refused with %s', (_, bytes, reason) => expectRejected(bytes, reason));
+});
