@@ -6,8 +6,8 @@ import type { EarlyFile, IdChoice, Options, Source } from '../../src/cli/options
 import { NAMESPACES, type Namespace } from '../../src/kernel/namespaces.ts';
 import { buildPlan, enabledNamespaces, type Plan, type Step } from '../../src/plan/index.ts';
 import type { SystemFacts } from '../../src/procfs/index.ts';
-import { planRecord } from '../../src/wire/index.ts';
-import { checkPlan } from '../support/helper.ts';
+import { encodePlan, planRecord } from '../../src/wire/index.ts';
+import { check } from '../support/helper.ts';
 
 const source: fc.Arbitrary<Source> = fc.oneof(
   fc.constant({ from: 'target' } as const),
@@ -230,7 +230,7 @@ describe('every plan', () => {
   it('is accepted by the helper', () => {
     fc.assert(
       fc.property(plans(), ({ plan }) => {
-        expect(checkPlan(plan)).toMatchObject({ status: 0, stderr: '' });
+        expect(check(encodePlan(plan))).toMatchObject({ status: 0, stderr: '' });
       }),
       { numRuns: 150 },
     );

@@ -18,7 +18,7 @@ import {
   type FieldKind,
   type Frame,
   type RecordSpec,
-} from '../../src/wire/records.ts';
+} from '../../src/kernel/frames.ts';
 import fc from 'fast-check';
 import { decodeBytes } from '../../src/kernel/bytes.ts';
 import { CLONE_FLAG, NAMESPACES } from '../../src/kernel/namespaces.ts';
