@@ -51,7 +51,7 @@ export async function main(argv: readonly string[], planFd: number): Promise<Out
     }
   }
   let options = parsed.options!;
-  for (const [wanted, name] of [[options.explain, '--explain'], [options.json, '--json'], [options.pty, '--pty'], [options.hostTools, '--host-tools']] as const) {
+  for (const [wanted, name] of [[options.explain, '--explain'], [options.json, '--json'], [options.hostTools, '--host-tools']] as const) {
     if (wanted === true) return failed(`${name} is not supported yet`);
   }
   let earlyFiles = parsed.earlyFiles;
