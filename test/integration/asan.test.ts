@@ -25,6 +25,7 @@ const wanted = process.env['NSCTL_TEST_ASAN'] === '1';
 const HELPER_TESTS = [
   'test/property/wire.property.test.ts',
   'test/unit/helper-hardening.test.ts',
+  'test/unit/pty.test.ts',
   'test/unit/kernel.test.ts',
   'test/unit/wire.test.ts',
 ];
