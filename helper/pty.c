@@ -387,13 +387,15 @@ static _Noreturn void relay(void)
 		}
 		if (p[0].revents != 0)
 			signals(); /* may hang up: r.master is checked again below */
+		/* What was just read is written at once, without a poll first: the other side can
+		 * nearly always take it, and a poll per chunk would double the calls. */
 		if (in >= 0 && p[in].revents != 0 && r.reading)
 			from_caller();
+		if (r.master >= 0 && input.len > 0 && ((m >= 0 && (p[m].revents & (POLLOUT | POLLERR))) || input.off == 0))
+			to_program();
 		if (m >= 0 && r.master >= 0 && (p[m].revents & (POLLIN | POLLHUP | POLLERR)) && r.master_open && output.len == 0)
 			from_program();
-		if (m >= 0 && r.master >= 0 && (p[m].revents & (POLLOUT | POLLERR)) && input.len > 0)
-			to_program();
-		if (out >= 0 && p[out].revents != 0 && output.len > 0)
+		if (output.len > 0 && ((out >= 0 && p[out].revents != 0) || output.off == 0))
 			to_caller();
 	}
 }
