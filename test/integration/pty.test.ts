@@ -7,7 +7,7 @@
 // exited (TIOCSTI), while without --pty it can. Root only; under CI=true a missing tool fails.
 import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, existsSync, openSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileC, scratch } from '../support/helper.ts';
@@ -156,7 +156,12 @@ describe.runIf(rootTestsEnabled() && toolsPresent())('--pty at an interactive te
     const inTarget = statSync(`/proc/${target.pid}/root${tty}`);
     expect([program.dev, program.ino]).toEqual([inTarget.dev, inTarget.ino]);
     expect(program.dev).not.toBe(statSync('/dev/pts').dev);
-    for (const fd of [0, 1, 2]) expect(readlinkSync(`/proc/${below[0]}/fd/${fd}`)).not.toBe(paneTty);
+    const caller = statSync(paneTty);
+    for (const fd of [0, 1, 2]) {
+      const st = statSync(`/proc/${below[0]}/fd/${fd}`);
+      expect([st.dev, st.rdev]).toEqual([program.dev, program.rdev]);
+      expect([st.dev, st.rdev]).not.toEqual([caller.dev, caller.rdev]);
+    }
 
     // The window size, and a resize of the tmux window.
     await type(['stty size', 'Enter'], /\n50 150\nin\$$/);
@@ -192,6 +197,13 @@ describe.runIf(rootTestsEnabled() && toolsPresent())('--pty at an interactive te
     await until(() => !alive(outerJob), 'the relay to be gone');
   });
 
+  it("copies the caller's terminal modes; takes the size from stdout when stdin is no terminal", async () => {
+    await clear();
+    await type([`stty -g > ${dir}/outer; ${NSCTL} -t ${target.pid} -a --pty stty -g > ${dir}/inner; echo done-$?`, 'Enter'], /\ndone-0\n\$$/);
+    expect(readFileSync(`${dir}/inner`, 'utf8').replace(/\r\n$/, '\n')).toBe(readFileSync(`${dir}/outer`, 'utf8'));
+    await type([`${NSCTL} -t ${target.pid} -a --pty stty size </dev/null; echo done-$?`, 'Enter'], /\n50 150\ndone-0\n\$$/);
+  });
+
   it("puts the caller's terminal mode back when the relay is sent SIGTERM", async () => {
     await clear();
     // A non-interactive sh records the modes right before and after, with no job control that
@@ -208,7 +220,7 @@ describe.runIf(rootTestsEnabled() && toolsPresent())('--pty at an interactive te
     // The interactive bash inside ignores SIGTERM; the hangup of its terminal ends it.
     await until(() => existsSync(`${dir}/a`) && readFileSync(`${dir}/a`, 'utf8').endsWith('\n'), 'sh to record the mode after');
     expect(readFileSync(`${dir}/a`, 'utf8')).toBe(readFileSync(`${dir}/b`, 'utf8'));
-    expect(screen()).toMatch(/\nrc=129\n\$$/);
+    await until(() => /\nrc=129\n\$$/.test(screen()), 'nsctl to end as the shell inside did: by SIGHUP');
   });
 
   it("loses no byte of 50 MB through the relay", async () => {

@@ -120,6 +120,19 @@ describe.runIf(isRoot || ci)("pty in a directory the target controls (devpts)", 
     expect(r.stdout).toMatch(/^\/dev\/pts\/\d+\r\n$/);
   });
 
+  it('gives the terminal the ids the helper had when it opened it: a later setuid does not change its owner', () => {
+    need();
+    const plan = encodePlan({
+      steps: [
+        open(0, '/dev/pts'),
+        { op: 'pty', dir: 0, name: 'ptmx', devpts: true, fail: TEXTS },
+        { op: 'setuid', id: 65534, fail: { what: 'setuid() failed' } },
+        sh('stat -c %u "$(tty)"; id -u'),
+      ],
+    });
+    expect(run({ planner: shPlanner({ plan }) })).toMatchObject({ status: 0, stdout: '0\r\n65534\r\n', stderr: '' });
+  });
+
   it('refuses a directory that is not a devpts (ENODEV)', () => {
     need();
     const dir = scratch();
