@@ -148,6 +148,7 @@ describe.runIf(rootTestsEnabled() && toolsPresent())('--pty at an interactive te
     const below = children(outerJob);
     expect(below.map(comm)).toEqual(['bash']);
     expect(readFileSync(`/proc/${below[0]}/status`, 'utf8')).toMatch(/^NSpid:\s+\d+\s+\d+$/m); // inside the PID namespace
+    expect(readFileSync(`/proc/${outerJob}/status`, 'utf8')).toMatch(/^NSpid:\s+\d+$/m); // the relay is not
 
     // tty names a terminal of the target's own devpts, and it is the program's fds 0–2, not ours.
     await type(['tty', 'Enter'], /\n\/dev\/pts\/\d+\nin\$$/);

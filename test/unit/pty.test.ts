@@ -6,7 +6,7 @@
 // mode, window size, keys) is tried in tmux: test/integration/pty.test.ts.
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Step } from '../../src/plan/plan.ts';
@@ -105,6 +105,59 @@ describe('pty: a terminal of its own for the program', () => {
     const dir = scratch();
     const r = run({ planner: shPlanner({ plan: withPty(sh('echo ran'), dir, { fail: { ...TEXTS, open: `cannot open ${dir}/ptmx` } }) }) });
     expect(r).toMatchObject({ status: 1, stdout: '', stderr: `nsctl: cannot open ${dir}/ptmx: No such file or directory\n` });
+  });
+});
+
+describe.runIf(isRoot || ci)('pty: the relay', () => {
+  const need = () => {
+    if (!isRoot) throw new Error('CI=true: this test needs root');
+  };
+  /** A file nobody (65534) may create: the program's sign that it runs. */
+  const readyFile = (name: string): string => {
+    const dir = join(scratch(), 'for-anyone');
+    mkdirSync(dir, { recursive: true });
+    chmodSync(dir, 0o1777);
+    return join(dir, name);
+  };
+  const relayOf = async (plan: Uint8Array, ready: string, uid?: number) => {
+    const h = start({ planner: shPlanner({ plan }), ...(uid === undefined ? {} : { uid, gid: uid }) });
+    await until('the program runs', () => existsSync(ready));
+    return h;
+  };
+  const line = (pid: number, name: string): string => new RegExp(`^${name}:\\s+(.*)$`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]!;
+
+  it('stays non-dumpable: run as nobody, its /proc files are root\'s', async () => {
+    need();
+    const ready = readyFile('ready-dumpable');
+    const h = await relayOf(withPty(sh(`: > '${ready}'; exec sleep 1000`)), ready, 65534);
+    try {
+      expect(line(h.pid, 'Uid')).toMatch(/^65534\s/);
+      expect(statSync(`/proc/${h.pid}/status`).uid).toBe(0); // not dumpable (proc(5))
+    } finally {
+      h.kill();
+    }
+  });
+
+  it("keeps the caller's ids: the credentials change after the fork, in the program only", async () => {
+    need();
+    const ready = readyFile('ready-ids');
+    const plan = encodePlan({
+      steps: [
+        open(0, '/dev'),
+        { op: 'pty', dir: 0, name: 'ptmx', fail: TEXTS },
+        { op: 'setgid', id: 65534, fail: { what: 'setgid() failed' } },
+        { op: 'setuid', id: 65534, fail: { what: 'setuid() failed' } },
+        sh(`: > '${ready}'; exec sleep 1000`),
+      ],
+    });
+    const h = await relayOf(plan, ready);
+    try {
+      const [program] = children(h.pid);
+      expect([line(h.pid, 'Uid'), line(h.pid, 'Gid')]).toEqual(['0\t0\t0\t0', '0\t0\t0\t0']);
+      expect([line(program!, 'Uid'), line(program!, 'Gid')]).toEqual(['65534\t65534\t65534\t65534', '65534\t65534\t65534\t65534']);
+    } finally {
+      h.kill();
+    }
   });
 });
 
