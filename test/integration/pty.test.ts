@@ -143,7 +143,7 @@ describe.runIf(rootTestsEnabled() && toolsPresent())('--pty at an interactive te
     await type(['hostname', 'Enter'], /\nnsctl-pty\nin\$$/);
 
     // One helper process above the program: the relay is the PID namespace's forking parent too.
-    const outerJob = children(panePid).find((pid) => comm(pid) === 'nsctl-helper')!;
+    const outerJob = children(panePid).find((pid) => comm(pid).startsWith('nsctl-helper'))!;
     expect(outerJob).toBeDefined();
     const below = children(outerJob);
     expect(below.map(comm)).toEqual(['bash']);
@@ -214,7 +214,7 @@ describe.runIf(rootTestsEnabled() && toolsPresent())('--pty at an interactive te
       /\nin\$$/,
     );
     const sh = Number(readFileSync(`${dir}/sh.pid`, 'utf8'));
-    const relay = await until(() => children(sh).find((pid) => comm(pid) === 'nsctl-helper'), 'the relay');
+    const relay = await until(() => children(sh).find((pid) => comm(pid).startsWith('nsctl-helper')), 'the relay');
     const mode = () => spawnSync('stty', ['-g', '-F', paneTty], { encoding: 'utf8' }).stdout;
     expect(mode()).not.toBe(readFileSync(`${dir}/b`, 'utf8')); // raw while it relays
     process.kill(relay, 'SIGTERM');

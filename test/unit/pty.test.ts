@@ -6,7 +6,7 @@
 // mode, window size, keys) is tried in tmux: test/integration/pty.test.ts.
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Step } from '../../src/plan/plan.ts';
@@ -28,20 +28,25 @@ const lines = (out: string): string[] => out.replace(/\r\n/g, '\n').trimEnd().sp
 describe('pty: a terminal of its own for the program', () => {
   it('is its controlling terminal and descriptors 0–2, in a session of its own; no descriptor of the caller or the relay reaches it', () => {
     // Fields after the command name in /proc/PID/stat: state ppid pgrp session tty_nr.
-    const script = 'readlink /proc/$$/fd/0 /proc/$$/fd/1 /proc/$$/fd/2; tty; read s < /proc/$$/stat; set -- ${s##*) }; echo "pid=$$ session=$4 tty=$5"; ls /proc/$$/fd | tr "\\n" " "';
+    const script = 'readlink /proc/$$/fd/0 /proc/$$/fd/1 /proc/$$/fd/2; tty; read s < /proc/$$/stat; set -- ${s##*) }; echo "pid=$$ session=$4 tty=$5"; ls -lN /proc/$$/fd';
     const r = run({ planner: shPlanner({ plan: withPty(sh(script)) }), stdio: ['pipe', 'pipe', 'pipe'], input: '' });
     expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: '' });
-    const [fd0, fd1, fd2, tty, ids, fds] = lines(r.stdout);
+    const [fd0, fd1, fd2, tty, ids, ...listing] = lines(r.stdout);
     expect(fd0).toMatch(/^\/dev\/pts\/\d+$/);
     expect([fd1, fd2, tty]).toEqual([fd0, fd0, fd0]);
     const [, pid, session, ttyNr] = /^pid=(\d+) session=(\d+) tty=(\d+)$/.exec(ids!)!;
     expect(session).toBe(pid);
     expect(Number(ttyNr)).not.toBe(0);
-    // 0, 1, 2 and what the caller passed above them, as for sh run directly: no multiplexer,
-    // no wake-up pipe, no slot.
-    const direct = spawnSync('sh', ['-c', 'ls /proc/$$/fd | tr "\\n" " "'], { encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] }).stdout;
-    expect(fds!.trim()).toBe(direct.trim());
-    expect(fds!.trim()).toMatch(/^0 1 2\b/);
+    // 0, 1, 2, and above them only what the caller (this test) passed on, the same files at the
+    // same numbers: no multiplexer, no wake-up pipe, no slot.
+    // (sh runs ls as a simple command: it holds nothing else meanwhile.)
+    const links = new Map<string, string>();
+    for (const entry of listing) {
+      const link = /\s(\d+) -> (.*)$/.exec(entry);
+      if (link !== null) links.set(link[1]!, link[2]!);
+    }
+    expect([links.get('0'), links.get('1'), links.get('2')]).toEqual([fd0, fd0, fd0]);
+    for (const [fd, link] of links) if (Number(fd) > 2) expect([fd, readlinkSync(`/proc/self/fd/${fd}`)]).toEqual([fd, link]);
   });
 
   it('relays stdin as the terminal input; the end of a pipe is the end of file, after an unfinished line too', () => {
