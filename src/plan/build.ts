@@ -265,8 +265,8 @@ export function buildPlan(options: Options, earlyFiles: readonly EarlyFile[], fa
   // The owner of /proc/PID as seen now, through the entered user namespace.
   if (follow) push({ op: 'stat-owner', slot: proc!, fail: { what: 'fstat of the target failed' } });
   // One fork at most. With --pty its parent is the terminal's relay and the supervisor both,
-  // whether or not a PID namespace needs one; it keeps the caller's credentials, so it comes
-  // before they change, and the child gets the terminal before anything else can run there.
+  // whether or not a PID namespace needs one. The relay holds the caller's terminal, so it forks
+  // before the credentials change and keeps the caller's.
   if (options.pty === true) {
     const dir = devSlot ?? push({ op: 'open', slot: newSlot(), at: 'cwd', how: 'directory', path: '/dev/pts', fail: { what: 'cannot open /dev/pts' } }).slot;
     const ptmx = devSlot === undefined ? '/dev/pts/ptmx' : '/dev/ptmx';
