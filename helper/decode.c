@@ -11,7 +11,7 @@
 
 #include "plan.h"
 
-/* ---- The record table: src/wire/records.ts, row for row -------------------------------- */
+/* ---- The record table: src/kernel/frames.ts, row for row -------------------------------- */
 
 #define AT(member) ((uint16_t)offsetof(struct step, member))
 
@@ -68,6 +68,8 @@ static const struct record_spec RECORDS[] = {
 	{R_EXEC_LOGIN_SHELL, "exec-login-shell", {"target-env"}, 2,
 	 {{"fallback", K_STR, AT(login.fallback), NULL}, {"env", K_LIST, AT(login.env), NULL}},
 	 1, {"what"}, 1},
+	{R_PTY, "pty", {"devpts"}, 2, {{"dir", K_SLOT, AT(pty.dir), NULL}, {"name", K_STR, AT(pty.name), NULL}},
+	 3, {"open", "what", "relay"}, 1},
 	{R_EXEC_CONTEXT, "exec-context", {NULL}, 3,
 	 {{"proc", K_SLOT, AT(context.proc), NULL},
 	  {"current", K_STR, AT(context.current), NULL},
@@ -377,6 +379,7 @@ static int check_type_rules(struct decoder *d, const struct step *st, uint32_t l
 			return rfail(d, "fd %u out of range", st->pidfd_getfd.fd);
 		break;
 	case R_FORK:
+	case R_PTY: /* the relay is the one fork's parent */
 		if (d->fork_seen)
 			return rfail(d, "more than one fork");
 		break;
@@ -492,7 +495,7 @@ int decode_plan_body(const uint8_t *bytes, uint32_t len, struct plan *plan, stru
 				d.defined++;
 			}
 		d.owner_seen |= type == R_STAT_OWNER;
-		d.fork_seen |= type == R_FORK;
+		d.fork_seen |= type == R_FORK || type == R_PTY;
 		d.environ_seen |= type == R_ENVIRON;
 		d.exec_seen |= type == R_EXEC || type == R_EXEC_LOGIN_SHELL;
 		plan->steps[plan->nsteps++] = st;

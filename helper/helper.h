@@ -10,6 +10,7 @@
  *   environ.c    `environ`: reading and loading the target's environment
  *   context.c    `exec-context`: the target's SELinux context as the exec context
  *   supervise.c  `fork`: the parent that stays behind
+ *   pty.c        `pty`: a new terminal for the program, and the parent that relays it
  *   exec.c       `exec` and `exec-login-shell`
  *   report.c     every message the helper prints, and how target-controlled bytes are escaped
  *   errno.c      glibc's strerror texts
@@ -18,6 +19,7 @@
 #ifndef NSCTL_HELPER_H
 #define NSCTL_HELPER_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -148,6 +150,44 @@ void exec_context_step(struct run_state *rs, const struct step *st);
 
 /* `fork`: returns in the child; the parent supervises it and never returns. */
 void fork_step(struct run_state *rs, const struct step *st);
+
+/* The signals a supervising parent passes on to the child (HUP INT QUIT TERM USR1 USR2 ALRM
+ * WINCH CONT), in this order. */
+#define NFORWARDED 9
+extern const int FORWARDED[NFORWARDED];
+
+/* What a parent that forked once knows of the fork. */
+struct supervisor {
+	pid_t child;
+	sigset_t old;             /* the signal mask before the fork */
+	int ignored[NFORWARDED];  /* FORWARDED[i] was ignored by the caller: leave it so */
+};
+
+/*
+ * The one fork of `fork` and `pty`: SIGCHLD to its default action, SIGCHLD and the forwarded
+ * signals blocked across it. Returns 0 in the child (mask restored, PR_SET_PDEATHSIG set) and the
+ * child's PID in the parent, whose signals stay blocked (sv->old has the mask to restore) until
+ * its handlers are in place. Failures are `text` of the step.
+ */
+pid_t fork_supervised(struct run_state *rs, const struct step *st, unsigned text, struct supervisor *sv);
+/* `handler` for every forwarded signal the caller does not ignore (SA_RESTART if `restart`); 0, or
+ * -1 and errno. */
+int supervise_signals(const struct supervisor *sv, void (*handler)(int, siginfo_t *, void *), int restart);
+/* The parent cannot supervise: SIGKILL the child, reap it, fail with `text` and `err`. */
+_Noreturn void abandon_child(const struct supervisor *sv, const struct step *st, unsigned text, int err);
+
+/* What a status from waitpid(WUNTRACED | WCONTINUED) means for the parent. */
+enum { CHILD_NOTHING, CHILD_STOPPED, CHILD_ENDED };
+/* CHILD_STOPPED: stop too, then continue the child. CHILD_ENDED: *status says how (it may have
+ * been replaced by a newer event than the stop read first). */
+int child_event(pid_t pid, int *status);
+/* End this process the way the child ended: its exit status, or death by its signal. */
+_Noreturn void end_like(int status);
+
+/* ---- pty.c ---- */
+
+/* `pty`: returns in the child, on its new terminal; the parent relays and never returns. */
+void pty_step(struct run_state *rs, const struct step *st);
 
 /* ---- exec.c ---- */
 

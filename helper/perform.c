@@ -1,8 +1,8 @@
 /*
  * Performing a valid plan, step by step, in the helper's own process (docs/plan-format.md,
  * "Performing the plan"). This is the part with side effects; each step is the call the contract
- * names, checked, and a failure is the step's own text (report.c). `environ`, `fork` and the two
- * execs have files of their own.
+ * names, checked, and a failure is the step's own text (report.c). `environ`, `fork`, `pty` and
+ * the two execs have files of their own.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -302,6 +302,9 @@ _Noreturn void perform(const struct plan *plan)
 			break;
 		case R_FORK:
 			fork_step(rs, st);
+			break;
+		case R_PTY:
+			pty_step(rs, st);
 			break;
 		case R_KEEP_CAPS:
 			keep_caps_step(rs, st);

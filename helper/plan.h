@@ -1,7 +1,7 @@
 /*
  * The plan as the helper holds it, and the pure decoder that builds it (decode.c).
  *
- * docs/plan-format.md is the contract; src/wire/records.ts is the same record table in
+ * docs/plan-format.md is the contract; src/kernel/frames.ts is the same record table in
  * TypeScript, and test/support/wire-model.ts is a second decoder the tests hold this one to.
  *
  * Decoding is pure: it reads bytes and writes only into the `struct plan` or `struct query` it is
@@ -48,6 +48,7 @@ enum record_type {
 	R_KEEP_CAPS = 20,
 	R_EXEC = 21,
 	R_EXEC_LOGIN_SHELL = 22,
+	R_PTY = 23,
 	R_EXEC_CONTEXT = 30, /* plan record types are those of the table in decode.c, no others */
 	R_NS_FACTS_QUERY = 100,
 	R_NS_FACTS_ANSWER = 101,
@@ -60,6 +61,7 @@ enum record_type {
 #define F_ID_OWNER 1u /* setgid, setuid */
 #define F_ENVIRON_LATE 1u
 #define F_TARGET_ENV 1u /* exec, exec-login-shell */
+#define F_PTY_DEVPTS 1u
 
 enum open_how { HOW_READ = 0, HOW_DIRECTORY = 1, HOW_APPEND = 2 };
 
@@ -95,6 +97,7 @@ struct step {
 		struct { uint32_t fd, proc; struct list drop; struct str note; } environ;
 		struct { struct str file; struct list argv, env; } exec;
 		struct { struct str fallback; struct list env; } login;
+		struct { uint32_t dir; struct str name; } pty;
 		struct { uint32_t proc; struct str current, exec; } context;
 	};
 	struct str texts[3]; /* in the order of the record table's `texts` */
@@ -108,6 +111,7 @@ enum {
 	TEXT_ENVIRON_OPEN = 0, TEXT_ENVIRON_GET = 1, TEXT_ENVIRON_SET = 2,
 	TEXT_CAPGET = 0, TEXT_CAPSET = 1, TEXT_AMBIENT = 2,
 	TEXT_CONTEXT_GET = 0, TEXT_CONTEXT_SET = 1,
+	TEXT_PTY_OPEN = 0, TEXT_PTY_WHAT = 1, TEXT_PTY_RELAY = 2,
 };
 
 /*

@@ -75,6 +75,21 @@ const fixed = [
       { ...exec, env: [], targetEnv: true },
     ],
   },
+  {
+    steps: [
+      { op: 'open', slot: 0, at: 'cwd', how: 'directory', path: '/dev', ...what('cannot open /dev') },
+      { op: 'pty', dir: 0, name: 'ptmx', fail: { open: 'cannot open /dev/ptmx', what: 'pty', relay: 'relay' } },
+      exec,
+    ],
+  },
+  {
+    steps: [
+      { op: 'open', slot: 0, at: 'cwd', how: 'directory', path: '/dev/pts', ...what('cannot open /dev/pts') },
+      { op: 'pty', dir: 0, name: 'ptmx', devpts: true, fail: { open: 'cannot open /dev/pts/ptmx', what: 'pty', relay: 'relay' } },
+      { op: 'setuid', id: 1000, ...what('setuid') },
+      exec,
+    ],
+  },
 ];
 
 mkdirSync(dir, { recursive: true });

@@ -59,7 +59,7 @@ export async function main(argv: readonly string[], planFd: number): Promise<Out
     }
   }
   let options = parsed.options;
-  for (const [wanted, name] of [[options.pty, '--pty'], [options.hostTools, '--host-tools']] as const) {
+  for (const [wanted, name] of [[options.hostTools, '--host-tools']] as const) {
     if (wanted === true) return failed(`${name} is not supported yet`);
   }
   // --explain and --json (extensions: no nsenter command line has them) go the whole way a real

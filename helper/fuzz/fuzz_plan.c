@@ -96,7 +96,7 @@ static void check_plan(size_t size)
 		}
 		for (unsigned f = 0; f < spec->nfields; f++)
 			defined += spec->fields[f].kind == K_NEW;
-		forks += st->type == R_FORK;
+		forks += st->type == R_FORK || st->type == R_PTY; /* a pty's parent is the one fork's */
 		if (st->type == R_EXEC)
 			CHECK(st->exec.argv.n >= 1);
 		if (st->type == R_PIDFD)

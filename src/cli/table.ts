@@ -173,7 +173,11 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
   extension('pty', {
     group: 'nsctl',
     summary: 'give the program a new terminal, not yours',
-    details: 'A program on your own terminal can type into it after it ends; one on a terminal of its own cannot.',
+    details:
+      'A program on your own terminal can type into it after it ends; one on a terminal of its own cannot. ' +
+      "The terminal comes from the target's /dev/pts when the program runs in the target's file system (-m or -r), " +
+      'else from yours; it gets your terminal modes and window size, and yours is in raw mode until the program ends. ' +
+      'Without a terminal, stdin and stdout are relayed. Not with -F.',
   }),
   extension('host-tools', {
     group: 'nsctl',

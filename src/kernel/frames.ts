@@ -74,6 +74,7 @@ export const RECORDS: readonly RecordSpec[] = [
   { type: 20, name: 'keep-caps', frame: 'plan', flags: [], fields: [], texts: ['capget', 'capset', 'ambient'] },
   { type: 21, name: 'exec', frame: 'plan', flags: ['target-env'], fields: [['file', 'str'], ['argv', 'list'], ['env', 'list']], texts: ['what'] },
   { type: 22, name: 'exec-login-shell', frame: 'plan', flags: ['target-env'], fields: [['fallback', 'str'], ['env', 'list']], texts: ['what'] },
+  { type: 23, name: 'pty', frame: 'plan', flags: ['devpts'], fields: [['dir', 'slot'], ['name', 'str']], texts: ['open', 'what', 'relay'] },
   // -Z where SELinux is enabled: the target's context (read through its checked /proc directory)
   // becomes the exec context. Its texts print without an errno, as upstream's.
   { type: 30, name: 'exec-context', frame: 'plan', flags: [], fields: [['proc', 'slot'], ['current', 'str'], ['exec', 'str']], texts: ['get', 'set'] },

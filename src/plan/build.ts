@@ -106,6 +106,8 @@ export function buildPlan(options: Options, earlyFiles: readonly EarlyFile[], fa
   // does nothing (upstream's first check after parsing, before any other error).
   const followContext = options.followContext && facts.selinux === true;
   if (followContext && options.target === undefined) return fail('no target PID specified for --follow-context');
+  // The terminal's relay is a parent the program needs; -F says there is none.
+  if (options.pty === true && options.noFork) return fail('options --pty and --no-fork cannot be combined');
   const { enabled, leftOut } = namespacesOfAll(options, facts);
   const pid = options.target;
   // -N replaces the network namespace whatever else named one; --user-parent likewise decides the
@@ -259,6 +261,18 @@ export function buildPlan(options: Options, earlyFiles: readonly EarlyFile[], fa
   }
   if (joins.length === 0) return fail('no namespace specified', openedBefore(options, follow));
 
+  // --pty: the program's terminal comes from the file system it runs in. In the target's (its
+  // mount namespace or its root), that is the devpts at the /dev/pts the program will see, opened
+  // after the joins and the root change (the `pty` step checks it, since the target made it);
+  // `tty` then names it there, as with `docker exec -t` and `machinectl shell`. In the caller's,
+  // it is the caller's /dev/ptmx, whose directory is opened now, before the joins, with the
+  // caller's rights (/dev/pts/ptmx is often root's alone).
+  const programInTarget = enabled.has('mnt') || rootSlot !== undefined;
+  const devSlot =
+    options.pty === true && !programInTarget
+      ? push({ op: 'open', slot: newSlot(), at: 'cwd', how: 'directory', path: '/dev', fail: { what: 'cannot open /dev' } }).slot
+      : undefined;
+
   // 3. Into the namespaces, in two passes (docs/upstream.md §3, steps 12–13): first everything but
   //    the user namespace, failures ignored, so a privileged caller enters them while it still
   //    has its privileges; then whatever is left, failures fatal, user namespace first, so an
@@ -319,7 +333,6 @@ export function buildPlan(options: Options, earlyFiles: readonly EarlyFile[], fa
   if (cwdSlot !== undefined) push({ op: 'fchdir', slot: cwdSlot, fail: { what: 'change directory by working directory file descriptor failed' } });
 
   // 5. The environment, the cgroup, the owner for `follow`, the fork, the credentials.
-  const programInTarget = enabled.has('mnt') || rootSlot !== undefined;
   const environTexts = { open: `cannot open ${environPath}`, get: 'failed to get environment variables', set: 'failed to set environment variables' };
   const drop = programInTarget ? [] : LOADER_VARIABLES;
   const note = "removed from the target's environment (the program is not resolved inside the target):";
@@ -327,7 +340,20 @@ export function buildPlan(options: Options, earlyFiles: readonly EarlyFile[], fa
   if (cgroupSlot !== undefined) push({ op: 'join-cgroup', slot: cgroupSlot, fail: { what: 'write cgroup.procs failed' } });
   // The owner of /proc/PID as seen now, through the entered user namespace.
   if (follow) push({ op: 'stat-owner', slot: proc!, fail: { what: 'fstat of the target failed' } });
-  if (joins.some((j) => j.ns === 'pid') && !options.noFork) push({ op: 'fork', fail: { what: 'fork failed' } });
+  // One fork at most. With --pty its parent is the terminal's relay and the supervisor both,
+  // whether or not a PID namespace needs one. The relay holds the caller's terminal, so it forks
+  // before the credentials change and keeps the caller's.
+  if (options.pty === true) {
+    const dir = devSlot ?? push({ op: 'open', slot: newSlot(), at: 'cwd', how: 'directory', path: '/dev/pts', fail: { what: 'cannot open /dev/pts' } }).slot;
+    const ptmx = devSlot === undefined ? '/dev/pts/ptmx' : '/dev/ptmx';
+    push({
+      op: 'pty',
+      dir,
+      name: 'ptmx',
+      ...(devSlot === undefined ? { devpts: true } : {}),
+      fail: { open: `cannot open ${ptmx}`, what: 'cannot set up the pseudo-terminal', relay: 'cannot relay the pseudo-terminal' },
+    });
+  } else if (joins.some((j) => j.ns === 'pid') && !options.noFork) push({ op: 'fork', fail: { what: 'fork failed' } });
   if (gid !== undefined) {
     // nsenter's error stays; the cause, when the target's user namespace denies setgroups, is named.
     const hint = facts.setgroupsDenied === true && forceIds

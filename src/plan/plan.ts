@@ -91,6 +91,16 @@ export type Step =
   | ({ readonly op: 'join-cgroup'; readonly slot: Slot } & Texts)
   /** Fork once; the parent supervises (docs/plan-format.md, `fork`). Only for a PID namespace without -F. */
   | ({ readonly op: 'fork' } & Texts)
+  /**
+   * `--pty`: open the pseudo-terminal multiplexer `name` in the directory `dir` (with `devpts`, a
+   * directory the target controls: it must be a devpts file system, and `name` must lie in it
+   * without a symbolic link or a mount crossed), then fork once: the child gets the new terminal
+   * as its controlling terminal and descriptors 0–2 and goes on with the next step; the parent
+   * relays between it and the caller's terminal and supervises the child as `fork` does. A plan
+   * has at most one of `fork` and `pty`. `open`: getting the terminal; `what`: setting it up and
+   * forking; `relay`: the relay itself failing.
+   */
+  | ({ readonly op: 'pty'; readonly dir: Slot; readonly name: string; readonly devpts?: boolean } & Texts<{ readonly open: string; readonly what: string; readonly relay: string }>)
   /** `--keep-caps`: permitted → inheritable → ambient, so the capabilities survive exec. */
   | ({ readonly op: 'keep-caps' } & Texts<{ readonly capget: string; readonly capset: string; readonly ambient: string }>)
   /**

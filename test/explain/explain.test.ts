@@ -52,9 +52,9 @@ describe('a step the explain code does not know', () => {
   });
 
   it('without a row either, still gets a line and its own fields', () => {
-    const unknown = { op: 'pty', slot: 3, cols: 80n, fail: { what: 'openpty failed' } } as unknown as Step;
+    const unknown = { op: 'teleport', slot: 3, cols: 80n, fail: { what: 'teleport failed' } } as unknown as Step;
     const doc = explainPlan(input({ ...none, target: 7, namespaces: { uts: T } }, facts, (plan) => ({ steps: [unknown, ...plan.steps] })));
-    expect(doc.steps[0]).toEqual({ op: 'pty', record: null, text: 'pty (a step this nsctl cannot describe)', fields: { slot: 3, cols: '80', fail: { what: 'openpty failed' }, hint: '' } });
+    expect(doc.steps[0]).toEqual({ op: 'teleport', record: null, text: 'teleport (a step this nsctl cannot describe)', fields: { slot: 3, cols: '80', fail: { what: 'teleport failed' }, hint: '' } });
     expect(() => JSON.parse(documentJson(doc))).not.toThrow();
   });
 });

@@ -12,7 +12,7 @@ describe.runIf(rootTestsEnabled())('scripts/bench --quick', () => {
   it('measures every row against a target of its own, prints the table and leaves no target behind', () => {
     // `npm test` built dist/ just before; --no-build keeps this from rewriting it under other tests.
     const result = spawnSync(BENCH, ['--quick', '--no-build'], { encoding: 'utf8', timeout: 120_000 });
-    expect(result.stderr).not.toMatch(/Error|bench: (?!target PID|node and|nsenter and|memory|\(--quick)/);
+    expect(result.stderr).not.toMatch(/Error|bench: (?!target PID|node and|nsenter and|pty relay|memory|\(--quick)/);
     expect(result.status).toBe(0);
     const rows = [
       '`node -e 0` (baseline)',
@@ -26,6 +26,10 @@ describe.runIf(rootTestsEnabled())('scripts/bench --quick', () => {
       '`nsctl --explain -t P -a true`, whole',
       '`nsenter -t P -a true` (baseline',
       'helper alone, same plan',
+      'pty relay baseline: `',
+      'pty relay: `nsctl -t ',
+      'pty relay start-up: `',
+      'pty relay throughput, start-up taken out (medians): nsctl ',
       'max RSS, `node -e 0`',
       'left running while the program runs (',
       'left running while the program runs, nsenter',

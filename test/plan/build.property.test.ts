@@ -37,6 +37,7 @@ export const options: fc.Arbitrary<Options> = fc.record({
   netSocket: fc.option(fc.nat({ max: 0x7fffffff }), { nil: undefined }),
   userParent: fc.boolean(),
   followContext: fc.boolean(),
+  pty: fc.boolean(),
   // A command line cannot carry NUL; the encoder refuses it.
   program: fc.array(fc.string().filter((arg) => !arg.includes('\0')), { maxLength: 3 }),
 });
@@ -73,7 +74,7 @@ type SetnsStep = Extract<Step, { op: 'setns' }>;
 const joins = (plan: Plan): SetnsStep[] => plan.steps.filter((s): s is SetnsStep => s.op === 'setns');
 
 describe('every plan', () => {
-  it('opens every file before the first setns, except the cwd to come back to and --wdns', () => {
+  it('opens every file before the first setns, except the cwd to come back to, --wdns and the target\'s /dev/pts', () => {
     fc.assert(
       fc.property(plans(), ({ options, plan }) => {
         const firstJoin = first(plan.steps, 'setns');
@@ -81,7 +82,7 @@ describe('every plan', () => {
         plan.steps.forEach((step, i) => {
           if (step.op !== 'open' || i < firstJoin) return;
           expect(step.at).toBe('cwd');
-          expect([options.wdns?.path, '.']).toContain(step.path);
+          expect([options.wdns?.path, '.', ...(options.pty === true ? ['/dev/pts'] : [])]).toContain(step.path);
         });
       }),
     );
@@ -145,19 +146,43 @@ describe('every plan', () => {
     );
   });
 
-  it('forks if and only if it enters a PID namespace without -F, after every join', () => {
+  it('forks at most once, after every join: with --pty always (its parent relays), else for a PID namespace without -F', () => {
     fc.assert(
       fc.property(plans(), ({ options, plan }) => {
-        const forks = indexWhere(plan.steps, (s) => s.op === 'fork');
+        const forks = indexWhere(plan.steps, (s) => s.op === 'fork' || s.op === 'pty');
         const pid = joins(plan).some((s) => s.mask.includes('pid'));
-        expect(forks.length).toBe(pid && !options.noFork ? 1 : 0);
+        expect(forks.map((i) => plan.steps[i]!.op)).toEqual(options.pty === true ? ['pty'] : pid && !options.noFork ? ['fork'] : []);
         const lastJoin = Math.max(...indexWhere(plan.steps, (s) => s.op === 'setns'));
         for (const i of forks) expect(i).toBeGreaterThan(lastJoin);
       }),
     );
   });
 
-  it('sets groups, then gid, then uid, after the joins, the fork and the directory changes', () => {
+  it("--pty takes the terminal from the file system the program runs in: the target's /dev/pts after the root change, else the caller's /dev before the joins", () => {
+    fc.assert(
+      fc.property(plans(), ({ options, facts, plan }) => {
+        const at = first(plan.steps, 'pty');
+        if (options.pty !== true) {
+          expect(at).toBe(-1);
+          return;
+        }
+        const pty = plan.steps[at] as Extract<Step, { op: 'pty' }>;
+        const dir = plan.steps.find((s) => s.op === 'open' && s.slot === pty.dir) as Extract<Step, { op: 'open' }>;
+        const inTarget = enabledNamespaces(options, facts).has('mnt') || options.root !== undefined;
+        expect(pty.name).toBe('ptmx');
+        expect({ path: dir.path, at: dir.at, how: dir.how, devpts: pty.devpts === true }).toEqual({ path: inTarget ? '/dev/pts' : '/dev', at: 'cwd', how: 'directory', devpts: inTarget });
+        const opened = plan.steps.indexOf(dir);
+        if (inTarget) {
+          for (const op of ['setns', 'chroot', 'chdir', 'fchdir'] as const) expect(plan.steps.map((s) => s.op).lastIndexOf(op)).toBeLessThan(opened);
+        } else {
+          expect(opened).toBeLessThan(first(plan.steps, 'setns'));
+        }
+        expect(pty.fail.open).toBe(`cannot open ${inTarget ? '/dev/pts/ptmx' : '/dev/ptmx'}`);
+      }),
+    );
+  });
+
+  it('sets groups, then gid, then uid, after the joins, the fork (or the pty) and the directory changes', () => {
     fc.assert(
       fc.property(plans(), ({ plan }) => {
         const ops = plan.steps.map((s) => (s.op === 'setgroups' ? `setgroups:${s.afterSwitch === true ? 'after' : 'before'}` : s.op));
@@ -166,7 +191,7 @@ describe('every plan', () => {
         expect(creds).toEqual([...creds].sort((a, b) => order.indexOf(a) - order.indexOf(b)));
         const firstCredential = ops.findIndex((op) => order.includes(op));
         if (firstCredential >= 0) {
-          for (const op of ['setns', 'fork', 'chroot', 'chdir', 'fchdir']) expect(ops.lastIndexOf(op)).toBeLessThan(firstCredential);
+          for (const op of ['setns', 'fork', 'pty', 'chroot', 'chdir', 'fchdir']) expect(ops.lastIndexOf(op)).toBeLessThan(firstCredential);
         }
         // setgid always comes with the setgroups right before it.
         ops.forEach((op, i) => op === 'setgid' && expect(ops[i - 1]).toBe('setgroups:after'));

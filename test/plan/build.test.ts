@@ -53,6 +53,8 @@ function brief(step: Step): string {
       return `${step.op} ${step.owner === true ? 'owner' : step.id}`;
     case 'environ':
       return step.late === true ? 'environ late' : 'environ';
+    case 'pty':
+      return `pty @${step.dir}:${step.name}${step.devpts === true ? ' devpts' : ''}`;
     default:
       return step.op;
   }
@@ -346,5 +348,86 @@ describe('buildPlan', () => {
     // The target in the caller's own user namespace: nothing to go through.
     const ours = { ...deep, userNamespaces: { target: 10n, ours: 10n, parents: [], owners: { net: 10n } } };
     expect(briefs(planOf({ target: 5, namespaces: { user: T, net: T } }, ours)).filter((b) => b.startsWith('setns'))).toEqual(['setns net soft', 'setns user+net']);
+  });
+
+  describe('--pty', () => {
+    const PTY_TEXTS = { open: 'cannot open /dev/pts/ptmx', what: 'cannot set up the pseudo-terminal', relay: 'cannot relay the pseudo-terminal' };
+
+    it("opens the terminal in the target's /dev/pts after the joins; its fork replaces the PID namespace's", () => {
+      const plan = planOf({ target: 42, all: true, pty: true, program: ['sh'] }, kernel, ['TERM=xterm']);
+      expect(plan.steps).toEqual([
+        { op: 'open', slot: 0, at: 'cwd', how: 'directory', path: '/proc/42', fail: { what: 'cannot open /proc/42/ns/cgroup' } },
+        { op: 'pidfd', slot: 1, pid: 42, fail: { what: 'cannot open /proc/42/ns/cgroup' } },
+        { op: 'check-start', proc: 0, start: 777n, fail: { what: 'process 42 exited or was replaced after nsctl read it; nothing was entered' } },
+        { op: 'setns', fd: 1, mask: ALL_BUT_USER, soft: true, fail: { what: 'reassociate to namespaces failed' } },
+        { op: 'setns', fd: 1, mask: ALL_BUT_USER, fail: { what: 'reassociate to namespaces failed' } },
+        { op: 'open', slot: 2, at: 'cwd', how: 'directory', path: '/dev/pts', fail: { what: 'cannot open /dev/pts' } },
+        { op: 'pty', dir: 2, name: 'ptmx', devpts: true, fail: PTY_TEXTS },
+        { op: 'exec', file: 'sh', argv: ['sh'], env: ['TERM=xterm'], fail: { what: 'failed to execute sh' } },
+      ]);
+    });
+
+    it("without the target's file system, opens the caller's /dev before the joins, and forks for the relay alone", () => {
+      expect(briefs(planOf({ target: 7, namespaces: { net: T }, pty: true, program: ['ip'] }))).toEqual([
+        'open /proc/7',
+        'pidfd',
+        'check-start',
+        'open /dev',
+        'setns net soft',
+        'setns net',
+        'pty @2:ptmx',
+        'exec',
+      ]);
+      const pty = planOf({ target: 7, namespaces: { net: T, pid: T }, pty: true }).steps.filter((s) => s.op === 'pty' || s.op === 'fork');
+      expect(pty).toEqual([{ op: 'pty', dir: 2, name: 'ptmx', fail: { ...PTY_TEXTS, open: 'cannot open /dev/ptmx' } }]);
+    });
+
+    it('with -r alone, takes the /dev/pts under the new root', () => {
+      expect(briefs(planOf({ target: 9, namespaces: { uts: T }, root: T, pty: true })).filter((b) => !/^(pidfd|check-start|setns)/.test(b))).toEqual([
+        'open /proc/9',
+        'open @0:root',
+        'open .',
+        'fchdir',
+        'chroot',
+        'chdir',
+        'fchdir',
+        'open /dev/pts',
+        'pty @4:ptmx devpts',
+        'exec-login-shell',
+      ]);
+    });
+
+    it('comes before the credentials change, so the relay keeps the caller\'s, and after -e, -c and follow', () => {
+      const facts: SystemFacts = { ...kernel, cgroup: { kind: 'v2', path: '/c' } };
+      const plan = planOf({ target: 5, namespaces: { user: T, mnt: T }, env: true, joinCgroup: true, setuid: { kind: 'follow' }, keepCaps: true, pty: true }, facts);
+      expect(briefs(plan)).toEqual([
+        'open /proc/5',
+        'pidfd',
+        'check-start',
+        'open @0:environ soft-denied',
+        'open /sys/fs/cgroup/c/cgroup.procs',
+        'setgroups before',
+        'setns mnt soft',
+        'setns user+mnt',
+        'environ',
+        'join-cgroup',
+        'stat-owner',
+        'open /dev/pts',
+        'pty @4:ptmx devpts',
+        'setgroups after',
+        'setgid 0',
+        'setuid owner',
+        'environ late',
+        'keep-caps',
+        'exec-login-shell',
+      ]);
+    });
+
+    it('is refused with -F: the relay is a parent the program needs', () => {
+      expect(buildPlan({ ...none, target: 5, namespaces: { pid: T }, pty: true, noFork: true }, [], kernel, { env: [] })).toEqual({
+        ok: false,
+        message: 'options --pty and --no-fork cannot be combined',
+      });
+    });
   });
 });

@@ -225,6 +225,7 @@ export function decodePlanBody(body: Uint8Array): DecodedRecord[] {
         break;
       }
       case 'fork':
+      case 'pty': // the relay is the one fork's parent
         if (forkSeen) fail('more than one fork');
         break;
       case 'setgid':
@@ -256,7 +257,7 @@ export function decodePlanBody(body: Uint8Array): DecodedRecord[] {
     }
     steps++;
     ownerSeen ||= spec.name === 'stat-owner';
-    forkSeen ||= spec.name === 'fork';
+    forkSeen ||= spec.name === 'fork' || spec.name === 'pty';
     environSeen ||= spec.name === 'environ';
     execSeen ||= spec.name === 'exec' || spec.name === 'exec-login-shell';
   }
@@ -417,6 +418,7 @@ const STEP_OPS = [
   'environ',
   'join-cgroup',
   'fork',
+  'pty',
   'keep-caps',
 ] as const;
 
@@ -516,6 +518,10 @@ function buildSteps(intents: readonly Intent[], last: typeof lastStep extends fc
         }
         case 'fork':
           return forkSeen ? undefined : { op: 'fork', ...base };
+        case 'pty':
+          return forkSeen || slot === undefined
+            ? undefined
+            : { op: 'pty', dir: slot, name: w.text, devpts: w.flag, hint: w.hint, fail: { open: w.fail[0]!, what: w.fail[1]!, relay: w.fail[2]! } };
         case 'keep-caps':
           return { op: 'keep-caps', hint: w.hint, fail: { capget: w.fail[0]!, capset: w.fail[1]!, ambient: w.fail[2]! } };
       }
@@ -524,7 +530,7 @@ function buildSteps(intents: readonly Intent[], last: typeof lastStep extends fc
     steps.push(step);
     if (step.op === 'open' || step.op === 'pidfd' || step.op === 'pidfd-getfd' || step.op === 'socket-netns' || step.op === 'ns-owner') defined++;
     ownerSeen ||= step.op === 'stat-owner';
-    forkSeen ||= step.op === 'fork';
+    forkSeen ||= step.op === 'fork' || step.op === 'pty';
     environSeen ||= step.op === 'environ';
   }
   const targetEnv = last.targetEnv && environSeen;

@@ -133,6 +133,7 @@ describe('the dump', () => {
       { op: 'setuid', id: 4294967295, fail: { what: '' } },
       { op: 'setgroups', afterSwitch: true, fail: { what: '' } },
       { op: 'keep-caps', fail: { capget: 'a', capset: 'b', ambient: 'c' } },
+      { op: 'pty', dir: 2, name: 'ptmx', devpts: true, fail: { open: 'o', what: 'w', relay: 'r' } },
       { op: 'exec-login-shell', fallback: '/bin/sh', env: [], targetEnv: true, fail: { what: 'w' } },
     ];
     expect(expectAccepted(encodePlan({ steps }))).toBe(
@@ -149,7 +150,8 @@ describe('the dump', () => {
         'step 9 setuid id=4294967295 texts=[""] hint=""\n' +
         'step 10 setgroups after-switch texts=[""] hint=""\n' +
         'step 11 keep-caps texts=["a","b","c"] hint=""\n' +
-        'step 12 exec-login-shell target-env fallback="/bin/sh" env=[] texts=["w"] hint=""\n' +
+        'step 12 pty devpts dir=2 name="ptmx" texts=["o","w","r"] hint=""\n' +
+        'step 13 exec-login-shell target-env fallback="/bin/sh" env=[] texts=["w"] hint=""\n' +
         'end\n',
     );
   });
@@ -176,7 +178,7 @@ describe('validation: every rule, with the same text in both decoders', () => {
     ['a cut record header', cat(header(5), new Uint8Array(5)), 'record 0: only 5 bytes left, a record header needs 8'],
     ['a record longer than the body', frame(cat(u16(1), u16(0), u32(100), u32(0))), 'record 0: length 100 does not fit in the 4 bytes left'],
     ['type 0', frame(rec(0, 0), END), 'record 0: unknown type 0'],
-    ['type 23', frame(rec(23, 0), END), 'record 0: unknown type 23'],
+    ['type 99', frame(rec(99, 0), END), 'record 0: unknown type 99'],
     ['a query record in a plan', frame(rec(100, 0, str('x')), END), 'record 0: unknown type 100'],
     ['an unknown flag', frame(step('setns', 2, u32(0, NET)), END), 'record 0 (setns): unknown flag bits 0x2'],
     ['a flag on END', frame(EXEC, rec(1, 1)), 'record 1 (end): unknown flag bits 0x1'],
@@ -197,6 +199,8 @@ describe('validation: every rule, with the same text in both decoders', () => {
     ],
     ['a cut failure text', frame(rec(TYPE('fork'), 0), END), 'record 0 (fork): what needs 4 bytes, 0 left'],
     ['a cut third text', frame(rec(TYPE('keep-caps'), 0, str('a'), str('b')), END), 'record 0 (keep-caps): ambient needs 4 bytes, 0 left'],
+    ['a cut pty name', frame(OPEN(0), rec(TYPE('pty'), 0, u32(0), u32(4), enc.encode('pt')), END), 'record 1 (pty): name needs 8 bytes, 6 left'],
+    ['a pty without its relay text', frame(OPEN(0), rec(TYPE('pty'), 0, u32(0), str('ptmx'), str('o'), str('w')), END), 'record 1 (pty): relay needs 4 bytes, 0 left'],
     ['no hint', frame(rec(TYPE('fork'), 0, str('w')), END), 'record 0 (fork): hint needs 4 bytes, 0 left'],
     ['bytes after the hint', frame(rec(TYPE('fork'), 0, str('w'), str(''), Uint8Array.of(1, 2, 3)), END), 'record 0 (fork): 3 bytes after the last field'],
     ['a payload on END', frame(EXEC, rec(1, 0, u32(0))), 'record 1 (end): 4 bytes after the last field'],
@@ -235,6 +239,8 @@ describe('validation: every rule, with the same text in both decoders', () => {
     ['an undefined base', frame(OPEN(0), step('open', 0, u32(1, 3, 0), str('x')), EXEC, END), 'record 1 (open): at: slot 3 is not defined (1 defined so far)'],
     ['a slot that is its own new slot', frame(step('ns-owner', 0, u32(0, 0)), EXEC, END), 'record 0 (ns-owner): of: slot 0 is not defined (0 defined so far)'],
     ['an undefined proc', frame(OPEN(0), step('environ', 0, u32(0, 5), list(), str('')), EXEC, END), 'record 1 (environ): proc: slot 5 is not defined (1 defined so far)'],
+    ['an undefined pty directory', frame(step('pty', 1, u32(0), str('ptmx')), EXEC, END), 'record 0 (pty): dir: slot 0 is not defined (0 defined so far)'],
+    ['a soft-denied pty directory', frame(OPEN(0, 1), step('pty', 0, u32(0), str('ptmx')), EXEC, END), 'record 1 (pty): dir: slot 0 may be empty (its open is soft-denied)'],
     ['a soft-denied slot for setns', frame(OPEN(0, 1), step('setns', 0, u32(0, NET)), EXEC, END), 'record 1 (setns): fd: slot 0 may be empty (its open is soft-denied)'],
     ['a soft-denied slot as a base', frame(OPEN(0, 1), step('open', 0, u32(1, 0, 0), str('x')), EXEC, END), 'record 1 (open): at: slot 0 may be empty (its open is soft-denied)'],
     ['a soft-denied proc', frame(OPEN(0, 1), step('environ', 1, u32(0, 0), list(), str('')), EXEC, END), 'record 1 (environ): proc: slot 0 may be empty (its open is soft-denied)'],
@@ -252,6 +258,9 @@ describe('validation: every rule, with the same text in both decoders', () => {
     ['pid 2^31', frame(step('pidfd', 0, u32(0, 0x80000000)), EXEC, END), 'record 0 (pidfd): pid 2147483648 out of range'],
     ['fd 2^31', frame(OPEN(0), step('pidfd-getfd', 0, u32(1, 0, 0x80000000)), EXEC, END), 'record 1 (pidfd-getfd): fd 2147483648 out of range'],
     ['two forks', frame(step('fork', 0), step('fork', 0), EXEC, END), 'record 1 (fork): more than one fork'],
+    ['a fork after a pty', frame(OPEN(0), step('pty', 0, u32(0), str('ptmx')), step('fork', 0), EXEC, END), 'record 2 (fork): more than one fork'],
+    ['a pty after a fork', frame(OPEN(0), step('fork', 0), step('pty', 1, u32(0), str('ptmx')), EXEC, END), 'record 2 (pty): more than one fork'],
+    ['two ptys', frame(OPEN(0), step('pty', 0, u32(0), str('ptmx')), step('pty', 0, u32(0), str('ptmx')), EXEC, END), 'record 2 (pty): more than one fork'],
     ['owner with an id', frame(OPEN(0), step('stat-owner', 0, u32(0)), step('setgid', 1, u32(5)), EXEC, END), 'record 2 (setgid): owner with id 5, expected 0'],
     ['owner without stat-owner', frame(step('setuid', 1, u32(0)), EXEC, END), 'record 0 (setuid): owner without an earlier stat-owner'],
     ['late without proc', frame(OPEN(0), step('environ', 1, u32(0, NONE), list(), str('')), EXEC, END), 'record 1 (environ): late without a proc slot'],
