@@ -11,7 +11,7 @@
 
 #include "plan.h"
 
-/* ---- The record table: src/wire/records.ts, row for row -------------------------------- */
+/* ---- The record table: src/kernel/frames.ts, row for row -------------------------------- */
 
 #define AT(member) ((uint16_t)offsetof(struct step, member))
 

@@ -1,6 +1,6 @@
 /*
  * The `--check` dump of a valid plan (docs/plan-format.md, "Dump"), driven by the record table.
- * test/support/wire-model.ts prints the same text from src/wire/records.ts.
+ * test/support/wire-model.ts prints the same text from src/kernel/frames.ts.
  */
 #include "helper.h"
 

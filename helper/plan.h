@@ -1,7 +1,7 @@
 /*
  * The plan as the helper holds it, and the pure decoder that builds it (decode.c).
  *
- * docs/plan-format.md is the contract; src/wire/records.ts is the same record table in
+ * docs/plan-format.md is the contract; src/kernel/frames.ts is the same record table in
  * TypeScript, and test/support/wire-model.ts is a second decoder the tests hold this one to.
  *
  * Decoding is pure: it reads bytes and writes only into the `struct plan` or `struct query` it is

@@ -25,7 +25,8 @@ const entry = join(tmp, 'entry.ts');
 const root = new URL('..', import.meta.url).pathname;
 writeFileSync(
   entry,
-  `export { encodePlan, encodeNsFactsQuery } from '${root}src/wire/index.ts';\n` +
+  `export { encodePlan } from '${root}src/wire/index.ts';\n` +
+    `export { nsFactsQuery as encodeNsFactsQuery } from '${root}src/procfs/ask.ts';\n` +
     `export { validPlan } from '${root}test/support/wire-model.ts';\n` +
     `export { default as fc } from 'fast-check';\n`,
 );

@@ -1,6 +1,6 @@
 // The written-down model of the helper's decoder (helper/decode.c) and dump (helper/dump.c):
 // docs/plan-format.md's "Validation" and "Dump", in the same order with the same texts, driven by
-// the record table in src/wire/records.ts. Tests hold the C decoder to it byte for byte
+// the record table in src/kernel/frames.ts. Tests hold the C decoder to it byte for byte
 // (test/property/wire.property.test.ts, test/unit/wire.test.ts). Only tests import it.
 import {
   BASE_CWD,
@@ -18,7 +18,7 @@ import {
   type FieldKind,
   type Frame,
   type RecordSpec,
-} from '../../src/wire/records.ts';
+} from '../../src/kernel/frames.ts';
 import fc from 'fast-check';
 import { decodeBytes } from '../../src/kernel/bytes.ts';
 import { CLONE_FLAG, NAMESPACES } from '../../src/kernel/namespaces.ts';

@@ -1,7 +1,7 @@
 // The tables the helper and the TypeScript side must share, each checked against the other:
 //  - CLONE_NEW* values (src/kernel/namespaces.ts), through the helper's `--check`;
 //  - glibc's strerror texts (src/kernel/errno.ts), by compiling a program against helper/errno.c;
-//  - the record table (src/wire/records.ts), by compiling a program against helper/decode.c;
+//  - the record table (src/kernel/frames.ts), by compiling a program against helper/decode.c;
 //  - the planner's seccomp filter (helper/seccomp.c), run through a classic-BPF interpreter for
 //    each of its six machines, with system call numbers and AUDIT_ARCH values from the kernel's
 //    and musl's headers rather than from the helper.
@@ -86,7 +86,7 @@ describe.runIf(haveCc)('tables compiled from the helper', () => {
     }
   });
 
-  it('helper/decode.c has the record table of src/wire/records.ts, row for row', () => {
+  it('helper/decode.c has the record table of src/kernel/frames.ts, row for row', () => {
     const program = compileC(
       'record-table',
       `#include <stdio.h>

@@ -6,7 +6,8 @@ import { existsSync, readlinkSync, statSync } from 'node:fs';
 import { constants } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import type { Step } from '../../src/plan/plan.ts';
-import { encodeNsFactsQuery, encodePlan, MAX_LIST_STRINGS, planRecord } from '../../src/wire/index.ts';
+import { nsFactsQuery as encodeNsFactsQuery } from '../../src/procfs/ask.ts';
+import { encodePlan, MAX_LIST_STRINGS, planRecord } from '../../src/wire/index.ts';
 import { check, ci, HELPER, isRoot, nodePlanner, run, shPlanner, until } from '../support/helper.ts';
 import { decodeAnswerFrame, decodeQueryFrame, modelCheck } from '../support/wire-model.ts';
 
