@@ -10,6 +10,8 @@
  *   environ.c    `environ`: reading and loading the target's environment
  *   supervise.c  `fork`: the parent that stays behind
  *   exec.c       `exec` and `exec-login-shell`
+ *   mounts.c     the --host-tools view: open-tree, unshare-mnt, make-private, move-mount,
+ *                mount-proc, chdir-in
  *   report.c     every message the helper prints, and how target-controlled bytes are escaped
  *   errno.c      glibc's strerror texts
  *   io.c         reading and writing whole buffers, reading one plan frame
@@ -137,6 +139,15 @@ char **loaded_environ(void);
 
 /* `fork`: returns in the child; the parent supervises it and never returns. */
 void fork_step(struct run_state *rs, const struct step *st);
+
+/* ---- mounts.c ---- */
+
+void open_tree_step(struct run_state *rs, const struct step *st);
+void unshare_mnt_step(const struct step *st);
+void make_private_step(const struct step *st);
+void move_mount_step(const struct run_state *rs, const struct step *st);
+void mount_proc_step(const struct step *st);
+void chdir_in_step(const struct run_state *rs, const struct step *st);
 
 /* ---- exec.c ---- */
 

@@ -10,7 +10,7 @@ import { programEnvironment, startupEnvironment, faithfulArguments } from './cal
 import { completionText, helpText, parseArgs, versionText } from './cli/index.ts';
 import { encodeBytes } from './kernel/bytes.ts';
 import { strerrorOfCode } from './kernel/errno.ts';
-import { buildPlan } from './plan/index.ts';
+import { buildPlan, hostToolsRefusal } from './plan/index.ts';
 import { askNsFacts, firstUnopenable, readSystemFacts } from './procfs/index.ts';
 import { encodePlan, PlanEncodingError } from './wire/index.ts';
 
@@ -51,7 +51,7 @@ export async function main(argv: readonly string[], planFd: number): Promise<Out
     }
   }
   let options = parsed.options!;
-  for (const [wanted, name] of [[options.explain, '--explain'], [options.json, '--json'], [options.pty, '--pty'], [options.hostTools, '--host-tools']] as const) {
+  for (const [wanted, name] of [[options.explain, '--explain'], [options.json, '--json'], [options.pty, '--pty']] as const) {
     if (wanted === true) return failed(`${name} is not supported yet`);
   }
   let earlyFiles = parsed.earlyFiles;
@@ -68,6 +68,9 @@ export async function main(argv: readonly string[], planFd: number): Promise<Out
     start = named.resolution?.identity.startTime;
   }
 
+  // --host-tools refuses some command lines before /proc is read (the rest, in buildPlan, by the facts).
+  const refused = hostToolsRefusal(options);
+  if (refused !== undefined) return failed(refused);
   const facts = readSystemFacts(options, { nsFacts: (paths) => askNsFacts(planFd, paths) });
   if (!facts.ok) return failed(facts.message);
   const withPin = start === undefined ? facts.facts : { ...facts.facts, target: { ok: true as const, start } };

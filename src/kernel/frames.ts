@@ -74,6 +74,13 @@ export const RECORDS: readonly RecordSpec[] = [
   { type: 20, name: 'keep-caps', frame: 'plan', flags: [], fields: [], texts: ['capget', 'capset', 'ambient'] },
   { type: 21, name: 'exec', frame: 'plan', flags: ['target-env'], fields: [['file', 'str'], ['argv', 'list'], ['env', 'list']], texts: ['what'] },
   { type: 22, name: 'exec-login-shell', frame: 'plan', flags: ['target-env'], fields: [['fallback', 'str'], ['env', 'list']], texts: ['what'] },
+  // 24–29: the --host-tools view (helper/mounts.c). 23 is no type.
+  { type: 24, name: 'open-tree', frame: 'plan', flags: [], fields: [['slot', 'new'], ['at', 'base'], ['path', 'str']], texts: ['what'] },
+  { type: 25, name: 'unshare-mnt', frame: 'plan', flags: [], fields: [], texts: ['what'] },
+  { type: 26, name: 'make-private', frame: 'plan', flags: [], fields: [['path', 'str']], texts: ['what'] },
+  { type: 27, name: 'move-mount', frame: 'plan', flags: [], fields: [['from', 'slot'], ['path', 'str']], texts: ['what'] },
+  { type: 28, name: 'mount-proc', frame: 'plan', flags: [], fields: [['path', 'str']], texts: ['what'] },
+  { type: 29, name: 'chdir-in', frame: 'plan', flags: [], fields: [['at', 'slot'], ['path', 'str']], texts: ['what'] },
   { type: 100, name: 'ns-facts', frame: 'query', flags: [], fields: [['path', 'str']], texts: [] },
   {
     type: 101,

@@ -1,6 +1,6 @@
 // What the planner needs to know about this machine and the target, read from /proc. The only
 // stage besides the runner that touches the system; everything it returns is plain data.
-import { closeSync, existsSync, openSync, statSync, statfsSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readlinkSync, statSync, statfsSync } from 'node:fs';
 import { release } from 'node:os';
 import type { EarlyFile, Options } from '../cli/options.ts';
 import { decodeBytes, encodeBytes } from '../kernel/bytes.ts';
@@ -55,6 +55,25 @@ export interface SystemFacts {
    * first, `ours` the caller's.
    */
   readonly userNamespaces?: UserNamespaces | undefined;
+  /** --host-tools: what the view needs, read only for it. */
+  readonly hostTools?: HostToolsFacts | undefined;
+}
+
+export interface HostToolsFacts {
+  /** open_tree and move_mount exist (Linux 5.2). */
+  readonly mountApi: boolean;
+  /** The kernel release, for the refusal that names it. */
+  readonly release: string;
+  /** CAP_SYS_ADMIN in our effective set: open_tree copies a mount tree only for a process privileged over it. */
+  readonly privileged: boolean;
+  /**
+   * The target's root and working directory (readlink of /proc/PID/root and cwd), in the target's
+   * mount namespace; undefined when unreadable. Bytes kept (src/kernel/bytes.ts).
+   */
+  readonly root: string | undefined;
+  readonly cwd: string | undefined;
+  /** The view's mount point (HOST_TOOLS_MOUNT) is a directory of the caller's, following links. */
+  readonly mountPointIsDirectory: boolean;
 }
 
 export interface UserNamespaces {
@@ -86,10 +105,13 @@ export function targetNsPath(pid: number, ns: Namespace): string {
  * message, and so do we.
  */
 export function readSystemFacts(
-  wants: Pick<Options, 'all' | 'namespaces' | 'target' | 'joinCgroup' | 'targetInode' | 'preserveCredentials' | 'userParent'>,
+  wants: Pick<Options, 'all' | 'namespaces' | 'target' | 'joinCgroup' | 'targetInode' | 'preserveCredentials' | 'userParent' | 'hostTools'>,
   helper?: HelperQuestions,
 ): ProcfsResult {
-  const { all: wantAll, target } = wants;
+  const { target } = wants;
+  // --host-tools is --all with another root: the same namespaces, and whether the target has a
+  // mount namespace of its own.
+  const wantAll = wants.all || wants.hostTools === true;
   const explicit = new Set(Object.keys(wants.namespaces) as Namespace[]);
   // `-t PID:INODE` is checked while parsing upstream, before everything else. A PID with no
   // process gets pidfd_open's ESRCH there; the inode itself is compared by the helper.
@@ -101,7 +123,8 @@ export function readSystemFacts(
   const pidfdSetns = kernelAtLeast(release(), 5, 8);
   const userWanted = wantAll || explicit.has('user') || wants.userParent;
   const setgroupsDenied = userWanted && !wants.preserveCredentials && target !== undefined ? readSetgroupsDenied(target) : undefined;
-  const common = { pidfdSetns, target: identity, cgroup, setgroupsDenied };
+  const hostTools = wants.hostTools === true && target !== undefined ? readHostToolsFacts(target) : undefined;
+  const common = { pidfdSetns, target: identity, cgroup, setgroupsDenied, ...(hostTools === undefined ? {} : { hostTools }) };
   // An explicit -U (not under --all) on a foreign user namespace: ask too.
   const explicitUser = wants.namespaces.user?.from === 'target' && target !== undefined && !wantAll;
   const askedExplicitly = explicitUser
@@ -125,6 +148,25 @@ export function readSystemFacts(
     ok: true,
     facts: { supported, targetUserNsIsOurs, ownNamespaces, canJoinOwnMount: hasCapabilities(CAP_SYS_ADMIN, CAP_SYS_CHROOT), userNamespaces, ...common },
   };
+}
+
+/** The view's facts (HostToolsFacts); the mount point is build.ts's HOST_TOOLS_MOUNT. */
+function readHostToolsFacts(pid: number): HostToolsFacts {
+  const link = (name: string): string | undefined => {
+    try {
+      return decodeBytes(readlinkSync(`/proc/${pid}/${name}`, { encoding: 'buffer' }));
+    } catch {
+      return undefined;
+    }
+  };
+  let mountPointIsDirectory = false;
+  try {
+    mountPointIsDirectory = statSync('/mnt').isDirectory();
+  } catch {
+    // Missing or unreadable: not a directory we can mount on.
+  }
+  const text = release();
+  return { mountApi: kernelAtLeast(text, 5, 2), release: text, privileged: hasCapabilities(CAP_SYS_ADMIN), root: link('root'), cwd: link('cwd'), mountPointIsDirectory };
 }
 
 /** Asks the helper a question only C can answer (src/procfs/ask.ts); main passes the channel. */
