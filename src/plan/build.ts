@@ -92,24 +92,24 @@ function hostToolsFactsRefusal(pid: number, facts: SystemFacts): string | undefi
   if (!view.privileged) {
     return "--host-tools needs CAP_SYS_ADMIN: the kernel lets only a process privileged over your mount namespace copy it (open_tree: Operation not permitted)";
   }
-  if (facts.ownNamespaces?.has('mnt') === true) {
-    return `--host-tools: process ${pid} has no mount namespace of its own (it shares yours), so its files are already yours; use -a`;
-  }
   if (!view.mountPointIsDirectory) return `--host-tools mounts the target's root on ${HOST_TOOLS_MOUNT}, which is not a directory here`;
   return undefined;
 }
 
 /**
  * The target's working directory below its root, from the two links the planner read: the path the
- * program starts in under HOST_TOOLS_MOUNT. The root itself when the working directory is not
- * below it, was deleted, or could not be read.
+ * program starts in under HOST_TOOLS_MOUNT. The root itself ('') when the working directory is not
+ * below it, was deleted, or could not be read. Both links are paths in the target's mount
+ * namespace, so a target chrooted inside it (root `/srv/r`, cwd `/srv/r/app`) starts in `app`.
  */
 export function workingDirectoryBelowRoot(view: HostToolsFacts): string {
   const { root, cwd } = view;
   if (root === undefined || cwd === undefined || cwd.endsWith(' (deleted)')) return '';
   if (cwd === root) return '';
   const prefix = root.endsWith('/') ? root : `${root}/`;
-  return cwd.startsWith(prefix) ? cwd.slice(prefix.length) : '';
+  const below = cwd.startsWith(prefix) ? cwd.slice(prefix.length) : '';
+  // The kernel's links never hold `..`; the helper refuses one in chdir-in, so none may get there.
+  return below.split('/').includes('..') ? '' : below;
 }
 
 /** Where a namespace to join comes from: a descriptor of its own, or the target's pidfd. */
@@ -265,6 +265,11 @@ export function buildPlan(options: Options, earlyFiles: readonly EarlyFile[], fa
     replaceJoin(joins, { ns: 'net', slot: netns, viaPidfd: false });
   }
   if (joins.length === 0) return fail('no namespace specified', openedBefore(options, follow));
+  // The view copies the target's root inside the target's mount namespace: --all leaves that one
+  // out when it is the caller's own (or this kernel has none), and then there is nothing to copy.
+  if (hostTools && !joins.some((j) => j.ns === 'mnt')) {
+    return fail(`--host-tools: process ${pid} has no mount namespace of its own (it shares yours), so its files are already yours; use -a`);
+  }
 
   // 3. Into the namespaces, in two passes (docs/upstream.md §3, steps 12–13): first everything but
   //    the user namespace, failures ignored, so a privileged caller enters them while it still
@@ -329,7 +334,9 @@ export function buildPlan(options: Options, earlyFiles: readonly EarlyFile[], fa
   if (envSlot !== undefined) push({ op: 'environ', fd: envSlot, proc: 'none', drop, note, fail: environTexts });
   if (cgroupSlot !== undefined) push({ op: 'join-cgroup', slot: cgroupSlot, fail: { what: 'write cgroup.procs failed' } });
   // The owner of /proc/PID as seen now, through the entered user namespace.
-  if (follow) push({ op: 'stat-owner', slot: proc!, fail: { what: 'fstat of the target failed' } });
+  // (--host-tools enters the user namespace last, so it reads the owner only then.)
+  const statOwner = (): void => void push({ op: 'stat-owner', slot: proc!, fail: { what: 'fstat of the target failed' } });
+  if (follow && !hostTools) statOwner();
   const forks = joins.some((j) => j.ns === 'pid') && !options.noFork;
   if (forks) push({ op: 'fork', fail: { what: 'fork failed' } });
   if (hostTools) {
@@ -337,8 +344,7 @@ export function buildPlan(options: Options, earlyFiles: readonly EarlyFile[], fa
     // of the program's own with nothing propagating out of it, the caller's tree on its `/` and as
     // the root, the target's root on HOST_TOOLS_MOUNT, a /proc mounted from inside the target's PID
     // namespace, and the target's working directory. Then the user namespace.
-    push({ op: 'open-tree', slot: newSlot(), at: targetRoot!, path: '', fail: { what: `--host-tools: cannot copy the target's root (/proc/${pid}/root)` } });
-    const targetTree = slots - 1;
+    const targetTree = push({ op: 'open-tree', slot: newSlot(), at: targetRoot!, path: '', fail: { what: `--host-tools: cannot copy the target's root (/proc/${pid}/root)` } }).slot;
     const entering = "--host-tools: cannot make the view's root";
     const isolated = "--host-tools: cannot keep the view's mounts from propagating";
     push({ op: 'unshare-mnt', fail: { what: '--host-tools: cannot make a mount namespace for the view' } });
@@ -355,6 +361,7 @@ export function buildPlan(options: Options, earlyFiles: readonly EarlyFile[], fa
     push({ op: 'chdir-in', at: targetTree, path: below, fail: { what: `--host-tools: cannot change directory to ${shown}, the target's working directory` } });
     const userJoin = joins.find((j) => j.ns === 'user');
     if (userJoin !== undefined) push(setns({ slot: userJoin.slot, mask: ['user'], viaPidfd: userJoin.viaPidfd }, false));
+    if (follow) statOwner();
   }
   if (gid !== undefined) {
     // nsenter's error stays; the cause, when the target's user namespace denies setgroups, is named.
