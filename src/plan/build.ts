@@ -265,9 +265,10 @@ export function buildPlan(options: Options, earlyFiles: readonly EarlyFile[], fa
     replaceJoin(joins, { ns: 'net', slot: netns, viaPidfd: false });
   }
   if (joins.length === 0) return fail('no namespace specified', openedBefore(options, follow));
-  // The view copies the target's root inside the target's mount namespace: --all leaves that one
-  // out when it is the caller's own (or this kernel has none), and then there is nothing to copy.
-  if (hostTools && !joins.some((j) => j.ns === 'mnt')) {
+  // The view copies the target's root inside the target's mount namespace. When that is the
+  // caller's own, the target's files are the caller's already (--all may still join it, for root;
+  // the view would show the caller's tree twice); without one joined there is nothing to copy.
+  if (hostTools && (facts.ownNamespaces?.has('mnt') === true || !joins.some((j) => j.ns === 'mnt'))) {
     return fail(`--host-tools: process ${pid} has no mount namespace of its own (it shares yours), so its files are already yours; use -a`);
   }
 
@@ -341,9 +342,10 @@ export function buildPlan(options: Options, earlyFiles: readonly EarlyFile[], fa
   if (forks) push({ op: 'fork', fail: { what: 'fork failed' } });
   if (hostTools) {
     // The view, in the child (docs/kernel.md §6): a copy of the target's root, a mount namespace
-    // of the program's own with nothing propagating out of it, the caller's tree on its `/` and as
-    // the root, the target's root on HOST_TOOLS_MOUNT, a /proc mounted from inside the target's PID
-    // namespace, and the target's working directory. Then the user namespace.
+    // of the program's own, the caller's tree on its `/` and as the root, the target's root on
+    // HOST_TOOLS_MOUNT, a /proc mounted from inside the target's PID namespace, and the target's
+    // working directory; then the user namespace. Copies stay in their originals' peer groups, so
+    // each part is made private before anything is mounted on or under it.
     const targetTree = push({ op: 'open-tree', slot: newSlot(), at: targetRoot!, path: '', fail: { what: `--host-tools: cannot copy the target's root (/proc/${pid}/root)` } }).slot;
     const entering = "--host-tools: cannot make the view's root";
     const isolated = "--host-tools: cannot keep the view's mounts from propagating";
@@ -355,6 +357,9 @@ export function buildPlan(options: Options, earlyFiles: readonly EarlyFile[], fa
     // The caller's tree is a copy: its mounts are still peers of the caller's own.
     push({ op: 'make-private', path: '/', fail: { what: isolated } });
     push({ op: 'move-mount', from: targetTree, path: HOST_TOOLS_MOUNT, fail: { what: `--host-tools: cannot mount the target's root on ${HOST_TOOLS_MOUNT}` } });
+    // And the target's tree is a copy too: a mount the program makes under it would appear in the
+    // target. (Made private only once attached: before, it was not below `/`.)
+    push({ op: 'make-private', path: HOST_TOOLS_MOUNT, fail: { what: isolated } });
     if (forks) push({ op: 'mount-proc', path: '/proc', fail: { what: "--host-tools: cannot mount a /proc of the target's PID namespace on /proc" } });
     const below = workingDirectoryBelowRoot(facts.hostTools!);
     const shown = escapeUntrusted(below === '' ? HOST_TOOLS_MOUNT : `${HOST_TOOLS_MOUNT}/${below}`);

@@ -256,14 +256,23 @@ const viewFacts: fc.Arbitrary<HostToolsFacts> = fc.record({
   ),
   mountPointIsDirectory: fc.oneof({ weight: 5, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }),
 });
-const hostToolsOptions: fc.Arbitrary<Options> = options.chain((base) =>
-  fc.record({ target: fc.oneof({ weight: 9, arbitrary: fc.integer({ min: 1, max: 4194304 }) }, { weight: 1, arbitrary: fc.constant(undefined) }) }).map(
-    ({ target }) => ({ ...base, target, hostTools: true }),
-  ),
-);
+// Mostly command lines the view can have on a machine that can have it (so that filtering for
+// planned ones stays cheap), and some with everything the general generators make.
+const hostToolsOptions: fc.Arbitrary<Options> = fc
+  .tuple(options, fc.integer({ min: 1, max: 4194304 }), fc.nat(9))
+  .map(([base, target, dice]) => {
+    const raw = { ...base, hostTools: true };
+    if (dice === 0) return raw;
+    const { mnt, ...others } = base.namespaces;
+    const namespaces = mnt?.from === 'file' ? others : base.namespaces;
+    return { ...raw, target, root: undefined, wd: undefined, wdns: undefined, noFork: false, namespaces };
+  });
 const hostToolsFacts: fc.Arbitrary<SystemFacts> = fc
-  .tuple(facts, viewFacts, fc.subarray([...NAMESPACES]))
-  .map(([base, hostTools, own]) => ({ ...base, hostTools, ownNamespaces: new Set(own) }));
+  .tuple(facts, viewFacts, fc.subarray([...NAMESPACES]), fc.nat(3))
+  .map(([base, hostTools, own, dice]) => {
+    if (dice === 0) return { ...base, hostTools, ownNamespaces: new Set(own) };
+    return { ...base, supported: new Set(NAMESPACES), hostTools, ownNamespaces: new Set(own.filter((ns) => ns !== 'mnt')) };
+  });
 
 interface Viewed extends Planned {
   readonly result: PlanResult;
@@ -292,7 +301,7 @@ describe('every --host-tools plan', () => {
           view.mountApi &&
           view.privileged &&
           view.mountPointIsDirectory &&
-          facts.supported.has('mnt') &&
+          (facts.supported.has('mnt') || options.namespaces.mnt !== undefined) &&
           !facts.ownNamespaces!.has('mnt');
         // Everything else is refused only for --all's own reasons.
         if (!wanted) expect(result.ok).toBe(false);
@@ -320,13 +329,13 @@ describe('every --host-tools plan', () => {
     );
   });
 
-  it("builds the view in one piece: a private namespace, your tree as root, the target's on /mnt, /proc iff it forked, then the directory", () => {
+  it("builds the view in one piece: a private namespace, your tree as root, the target's on /mnt, each made private before anything is mounted on it, /proc iff it forked, then the directory", () => {
     fc.assert(
       fc.property(planned(), ({ plan }) => {
         const at = first(plan.steps, 'unshare-mnt');
         const fork = first(plan.steps, 'fork');
         const [mine, theirs] = plan.steps.filter((s): s is Extract<Step, { op: 'open-tree' }> => s.op === 'open-tree').map((s) => s.slot);
-        const expected: Step['op'][] = ['unshare-mnt', 'make-private', 'move-mount', 'fchdir', 'chroot', 'make-private', 'move-mount', ...(fork >= 0 ? ['mount-proc' as const] : []), 'chdir-in'];
+        const expected: Step['op'][] = ['unshare-mnt', 'make-private', 'move-mount', 'fchdir', 'chroot', 'make-private', 'move-mount', 'make-private', ...(fork >= 0 ? ['mount-proc' as const] : []), 'chdir-in'];
         const piece = plan.steps.slice(at, at + expected.length);
         expect(piece.map((s) => s.op)).toEqual(expected);
         expect(piece).toMatchObject([
@@ -337,6 +346,7 @@ describe('every --host-tools plan', () => {
           { path: '.' },
           { path: '/' },
           { from: theirs, path: '/mnt' },
+          { path: '/mnt' },
           ...(fork >= 0 ? [{ path: '/proc' }] : []),
           { at: theirs },
         ]);
