@@ -26,6 +26,7 @@ const HELPER_TESTS = [
   'test/property/wire.property.test.ts',
   'test/unit/helper-hardening.test.ts',
   'test/unit/kernel.test.ts',
+  'test/unit/mounts.test.ts',
   'test/unit/wire.test.ts',
 ];
 
