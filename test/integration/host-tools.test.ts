@@ -290,6 +290,43 @@ describe.runIf(base)('--host-tools on a target made with unshare (its root: one 
     });
   });
 
+  /** `nsctl -t TARGET --host-tools sleep 30` in the background, and the program's PID (ours). */
+  async function sleeping(target: number): Promise<{ pid: number; stop: () => void }> {
+    const child = spawn(NSCTL, ['-t', String(target), '--host-tools', 'sleep', '30'], { stdio: 'ignore' });
+    const stop = (): void => kill(child.pid); // the program dies with it (PR_SET_PDEATHSIG)
+    for (let i = 0; i < 500; i++) {
+      const pid = childrenOf(child.pid!)[0];
+      if (pid !== undefined && readFileOr(`/proc/${pid}/comm`).trim() === 'sleep') return { pid, stop };
+      await sleep(10);
+    }
+    stop();
+    throw new Error('the view did not start');
+  }
+
+  it("keeps the view from a process with a rootful container's credentials (root without CAP_SYS_PTRACE, Docker's default set)", async () => {
+    const view = await sleeping(plain);
+    try {
+      const docker = '-all,+chown,+dac_override,+fowner,+fsetid,+kill,+setgid,+setuid,+setpcap,+net_bind_service,+net_raw,+sys_chroot,+mknod,+audit_write,+setfcap';
+      const r = spawnSync('setpriv', [`--bounding-set=${docker}`, '--inh-caps=-all', 'ls', `/proc/${view.pid}/root/mnt/app`], { encoding: 'utf8', env: { ...process.env, LC_ALL: 'C' } });
+      expect(r.status).not.toBe(0);
+      expect(r.stderr).toMatch(/Permission denied/);
+    } finally {
+      view.stop();
+    }
+  });
+
+  it("lets the rootless target's own root, with the program's capabilities, reach the view through /proc/PID/root (docs/security.md, not handled)", async () => {
+    const view = await sleeping(rootless);
+    try {
+      // The target's root: its user namespace, uid 0 there, every capability there; our mount
+      // namespace, so that `ls` exists, and our /proc, so that the program's PID is ours.
+      const r = nsctl(['-t', String(rootless), '-U', 'ls', `/proc/${view.pid}/root/mnt/app`]);
+      expect(r).toMatchObject({ status: 0, stdout: 'pause\n', stderr: '' });
+    } finally {
+      view.stop();
+    }
+  });
+
   it.runIf(withStrace)("runs the host's strace against the target's PID 1", () => {
     const r = nsctl(['-t', String(plain), '--host-tools', 'sh', '-c', 'timeout -s INT 1 strace -p 1 2>&1; true']);
     expect(r.stderr).toBe('');
