@@ -62,7 +62,7 @@ function allLeavesOut(ns: Namespace, facts: SystemFacts): boolean {
  * caller's file system, so that nothing is created anywhere (a directory made in the copy of the
  * caller's tree would be made on the caller's disk); /mnt because the FHS keeps it for exactly
  * this, a file system mounted for a while by hand, and every distribution has it. The view hides
- * whatever the caller had on /mnt, in the view only (docs/compat.md, "--host-tools").
+ * whatever the caller had on /mnt, in the view only (docs/host-tools.md, "Why `/mnt`").
  */
 export const HOST_TOOLS_MOUNT = '/mnt';
 
