@@ -70,6 +70,20 @@ static const struct record_spec RECORDS[] = {
 	 1, {"what"}, 1},
 	{R_PTY, "pty", {"devpts"}, 2, {{"dir", K_SLOT, AT(pty.dir), NULL}, {"name", K_STR, AT(pty.name), NULL}},
 	 3, {"open", "what", "relay"}, 1},
+	{R_OPEN_TREE, "open-tree", {NULL}, 3,
+	 {{"slot", K_NEW, AT(open_tree.slot), NULL},
+	  {"at", K_BASE, AT(open_tree.at), NULL},
+	  {"path", K_STR, AT(open_tree.path), NULL}},
+	 1, {"what"}, 1},
+	{R_UNSHARE_MNT, "unshare-mnt", {NULL}, 0, {{0}}, 1, {"what"}, 1},
+	{R_MAKE_PRIVATE, "make-private", {NULL}, 1, {{"path", K_STR, AT(dir.path), NULL}}, 1, {"what"}, 1},
+	{R_MOVE_MOUNT, "move-mount", {NULL}, 2,
+	 {{"from", K_SLOT, AT(move_mount.from), NULL}, {"path", K_STR, AT(move_mount.path), NULL}},
+	 1, {"what"}, 1},
+	{R_MOUNT_PROC, "mount-proc", {NULL}, 1, {{"path", K_STR, AT(dir.path), NULL}}, 1, {"what"}, 1},
+	{R_CHDIR_IN, "chdir-in", {NULL}, 2,
+	 {{"at", K_SLOT, AT(chdir_in.at), NULL}, {"path", K_STR, AT(chdir_in.path), NULL}},
+	 1, {"what"}, 1},
 	{R_EXEC_CONTEXT, "exec-context", {NULL}, 3,
 	 {{"proc", K_SLOT, AT(context.proc), NULL},
 	  {"current", K_STR, AT(context.current), NULL},
@@ -360,6 +374,21 @@ static int check_field_rules(struct decoder *d, const struct record_spec *spec, 
 	return 0;
 }
 
+/* Whether a `/`-separated path has a component that is exactly "..". */
+static int has_dotdot(const struct str *path)
+{
+	uint32_t start = 0;
+
+	for (uint32_t i = 0; i <= path->len; i++) {
+		if (i < path->len && path->s[i] != '/')
+			continue;
+		if (i - start == 2 && path->s[start] == '.' && path->s[start + 1] == '.')
+			return 1;
+		start = i + 1;
+	}
+	return 0;
+}
+
 /* Step 10: each type's own rules. */
 static int check_type_rules(struct decoder *d, const struct step *st, uint32_t left_after)
 {
@@ -401,6 +430,11 @@ static int check_type_rules(struct decoder *d, const struct step *st, uint32_t l
 		break;
 	case R_EXEC_LOGIN_SHELL:
 		env = &st->login.env;
+		break;
+	case R_CHDIR_IN:
+		/* The walk never leaves `at` (mounts.c): it follows no link, and no "..". */
+		if (has_dotdot(&st->chdir_in.path))
+			return rfail(d, "path has a '..' component");
 		break;
 	case R_END:
 		if (!d->exec_seen)

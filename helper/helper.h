@@ -12,6 +12,8 @@
  *   supervise.c  `fork`: the parent that stays behind
  *   pty.c        `pty`: a new terminal for the program, and the parent that relays it
  *   exec.c       `exec` and `exec-login-shell`
+ *   mounts.c     the --host-tools view: open-tree, unshare-mnt, make-private, move-mount,
+ *                mount-proc, chdir-in
  *   report.c     every message the helper prints, and how target-controlled bytes are escaped
  *   errno.c      glibc's strerror texts
  *   io.c         reading and writing whole buffers, reading one plan frame
@@ -188,6 +190,14 @@ _Noreturn void end_like(int status);
 
 /* `pty`: returns in the child, on its new terminal; the parent relays and never returns. */
 void pty_step(struct run_state *rs, const struct step *st);
+/* ---- mounts.c ---- */
+
+void open_tree_step(struct run_state *rs, const struct step *st);
+void unshare_mnt_step(const struct step *st);
+void make_private_step(const struct step *st);
+void move_mount_step(const struct run_state *rs, const struct step *st);
+void mount_proc_step(const struct step *st);
+void chdir_in_step(const struct run_state *rs, const struct step *st);
 
 /* ---- exec.c ---- */
 

@@ -1,8 +1,8 @@
 /*
  * Performing a valid plan, step by step, in the helper's own process (docs/plan-format.md,
  * "Performing the plan"). This is the part with side effects; each step is the call the contract
- * names, checked, and a failure is the step's own text (report.c). `environ`, `fork`, `pty` and
- * the two execs have files of their own.
+ * names, checked, and a failure is the step's own text (report.c). `environ`, `fork`, `pty`,
+ * the two execs and the --host-tools mounts have files of their own.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -308,6 +308,24 @@ _Noreturn void perform(const struct plan *plan)
 			break;
 		case R_KEEP_CAPS:
 			keep_caps_step(rs, st);
+			break;
+		case R_OPEN_TREE:
+			open_tree_step(rs, st);
+			break;
+		case R_UNSHARE_MNT:
+			unshare_mnt_step(st);
+			break;
+		case R_MAKE_PRIVATE:
+			make_private_step(st);
+			break;
+		case R_MOVE_MOUNT:
+			move_mount_step(rs, st);
+			break;
+		case R_MOUNT_PROC:
+			mount_proc_step(st);
+			break;
+		case R_CHDIR_IN:
+			chdir_in_step(rs, st);
 			break;
 		case R_EXEC_CONTEXT:
 			exec_context_step(rs, st);

@@ -49,6 +49,13 @@ enum record_type {
 	R_EXEC = 21,
 	R_EXEC_LOGIN_SHELL = 22,
 	R_PTY = 23,
+	/* 24–29: the --host-tools view (mounts.c). */
+	R_OPEN_TREE = 24,
+	R_UNSHARE_MNT = 25,
+	R_MAKE_PRIVATE = 26,
+	R_MOVE_MOUNT = 27,
+	R_MOUNT_PROC = 28,
+	R_CHDIR_IN = 29,
 	R_EXEC_CONTEXT = 30, /* plan record types are those of the table in decode.c, no others */
 	R_NS_FACTS_QUERY = 100,
 	R_NS_FACTS_ANSWER = 101,
@@ -93,12 +100,15 @@ struct step {
 		struct { uint32_t fd, mask; } setns;
 		struct { uint32_t id; } setid;       /* setgid, setuid */
 		struct { uint32_t slot; } on;        /* stat-owner, fchdir, join-cgroup */
-		struct { struct str path; } dir;     /* chroot, chdir */
+		struct { struct str path; } dir;     /* chroot, chdir, make-private, mount-proc */
 		struct { uint32_t fd, proc; struct list drop; struct str note; } environ;
 		struct { struct str file; struct list argv, env; } exec;
 		struct { struct str fallback; struct list env; } login;
 		struct { uint32_t dir; struct str name; } pty;
 		struct { uint32_t proc; struct str current, exec; } context;
+		struct { uint32_t slot, at; struct str path; } open_tree;
+		struct { uint32_t from; struct str path; } move_mount;
+		struct { uint32_t at; struct str path; } chdir_in;
 	};
 	struct str texts[3]; /* in the order of the record table's `texts` */
 	struct str hint;

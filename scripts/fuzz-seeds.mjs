@@ -90,6 +90,28 @@ const fixed = [
       exec,
     ],
   },
+  // The --host-tools view, shaped like the planner's.
+  {
+    steps: [
+      { op: 'open', slot: 0, at: 'cwd', how: 'directory', path: '/proc/42', ...what('cannot open /proc/42') },
+      { op: 'open-tree', slot: 1, at: 'cwd', path: '/', ...what('copy your tree') },
+      { op: 'open', slot: 2, at: 0, how: 'read', path: 'root', ...what('cannot open root') },
+      { op: 'open', slot: 3, at: 0, how: 'read', path: 'ns/mnt', ...what('cannot open') },
+      { op: 'setns', fd: 3, mask: ['mnt'], ...what('setns') },
+      { op: 'fork', ...what('fork') },
+      { op: 'open-tree', slot: 4, at: 2, path: '', ...what("copy the target's root") },
+      { op: 'unshare-mnt', ...what('unshare') },
+      { op: 'make-private', path: '/', ...what('private') },
+      { op: 'move-mount', from: 1, path: '/', ...what('attach') },
+      { op: 'fchdir', slot: 1, ...what('fchdir') },
+      { op: 'chroot', path: '.', ...what('chroot') },
+      { op: 'make-private', path: '/', ...what('private') },
+      { op: 'move-mount', from: 4, path: '/mnt', ...what('attach') },
+      { op: 'mount-proc', path: '/proc', ...what('proc'), hint: 'a hint' },
+      { op: 'chdir-in', at: 4, path: 'srv/app/.', ...what('chdir') },
+      exec,
+    ],
+  },
 ];
 
 mkdirSync(dir, { recursive: true });

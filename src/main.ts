@@ -10,7 +10,7 @@ import { programEnvironment, startupEnvironment, faithfulArguments } from './cal
 import { completionText, helpText, parseArgs, versionText } from './cli/index.ts';
 import { encodeBytes } from './kernel/bytes.ts';
 import { strerrorOfCode } from './kernel/errno.ts';
-import { buildPlan } from './plan/index.ts';
+import { buildPlan, hostToolsRefusal } from './plan/index.ts';
 import { askNsFacts, firstUnopenable, readNamespaceInodes, readSystemFacts } from './procfs/index.ts';
 import { encodePlan, PlanEncodingError } from './wire/index.ts';
 import type { ExplainInput } from './explain/index.ts';
@@ -59,9 +59,6 @@ export async function main(argv: readonly string[], planFd: number): Promise<Out
     }
   }
   let options = parsed.options;
-  for (const [wanted, name] of [[options.hostTools, '--host-tools']] as const) {
-    if (wanted === true) return failed(`${name} is not supported yet`);
-  }
   // --explain and --json (extensions: no nsenter command line has them) go the whole way a real
   // run goes, with every check and error of it, and print instead of handing the plan over.
   if (options.explain === true && options.json === true) return failed('options --explain and --json cannot be combined');
@@ -84,6 +81,9 @@ export async function main(argv: readonly string[], planFd: number): Promise<Out
     named = { target, resolution: resolved.resolution, files: resolved.files };
   }
 
+  // --host-tools refuses some command lines before /proc is read (the rest, in buildPlan, by the facts).
+  const hostToolsRefused = hostToolsRefusal(options);
+  if (hostToolsRefused !== undefined) return failed(hostToolsRefused);
   const facts = readSystemFacts(options, { nsFacts: (paths) => askNsFacts(planFd, paths) });
   if (!facts.ok) return failed(facts.message);
   const withPin = pinned === undefined ? facts.facts : { ...facts.facts, target: { ok: true as const, ...pinned } };

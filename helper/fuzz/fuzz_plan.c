@@ -101,6 +101,11 @@ static void check_plan(size_t size)
 			CHECK(st->exec.argv.n >= 1);
 		if (st->type == R_PIDFD)
 			CHECK(st->pidfd.pid >= 1 && st->pidfd.pid <= 0x7fffffffu);
+		if (st->type == R_CHDIR_IN) /* mounts.c's walk never goes up */
+			CHECK(strcmp(st->chdir_in.path.s, "..") != 0 && strncmp(st->chdir_in.path.s, "../", 3) != 0 &&
+			      strstr(st->chdir_in.path.s, "/../") == NULL &&
+			      !(st->chdir_in.path.len >= 3 &&
+				strcmp(st->chdir_in.path.s + st->chdir_in.path.len - 3, "/..") == 0));
 	}
 	CHECK(forks <= 1 && strings <= MAX_LIST_STRINGS);
 }

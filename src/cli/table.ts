@@ -184,7 +184,8 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
     summary: "the target's namespaces with the host's tools",
     details:
       "Every namespace of the target, but the host's file system as the root, with the target's root " +
-      'file system mounted inside it: for containers that have no shell or tools.',
+      'file system at /mnt, starting in its working directory there: for containers that have no shell ' +
+      'or tools. Needs root, and a target with a mount namespace of its own.',
   }),
   extension('completion', {
     argument: 'required',

@@ -75,6 +75,13 @@ export const RECORDS: readonly RecordSpec[] = [
   { type: 21, name: 'exec', frame: 'plan', flags: ['target-env'], fields: [['file', 'str'], ['argv', 'list'], ['env', 'list']], texts: ['what'] },
   { type: 22, name: 'exec-login-shell', frame: 'plan', flags: ['target-env'], fields: [['fallback', 'str'], ['env', 'list']], texts: ['what'] },
   { type: 23, name: 'pty', frame: 'plan', flags: ['devpts'], fields: [['dir', 'slot'], ['name', 'str']], texts: ['open', 'what', 'relay'] },
+  // 24–29: the --host-tools view (helper/mounts.c).
+  { type: 24, name: 'open-tree', frame: 'plan', flags: [], fields: [['slot', 'new'], ['at', 'base'], ['path', 'str']], texts: ['what'] },
+  { type: 25, name: 'unshare-mnt', frame: 'plan', flags: [], fields: [], texts: ['what'] },
+  { type: 26, name: 'make-private', frame: 'plan', flags: [], fields: [['path', 'str']], texts: ['what'] },
+  { type: 27, name: 'move-mount', frame: 'plan', flags: [], fields: [['from', 'slot'], ['path', 'str']], texts: ['what'] },
+  { type: 28, name: 'mount-proc', frame: 'plan', flags: [], fields: [['path', 'str']], texts: ['what'] },
+  { type: 29, name: 'chdir-in', frame: 'plan', flags: [], fields: [['at', 'slot'], ['path', 'str']], texts: ['what'] },
   // -Z where SELinux is enabled: the target's context (read through its checked /proc directory)
   // becomes the exec context. Its texts print without an errno, as upstream's.
   { type: 30, name: 'exec-context', frame: 'plan', flags: [], fields: [['proc', 'slot'], ['current', 'str'], ['exec', 'str']], texts: ['get', 'set'] },

@@ -4,7 +4,7 @@
 import type { EarlyFile, Options, Source } from '../cli/options.ts';
 import { escapeUntrusted } from '../kernel/escape.ts';
 import { NAMESPACES, PROC_NAME, type Namespace } from '../kernel/namespaces.ts';
-import type { SystemFacts } from '../procfs/index.ts';
+import type { HostToolsFacts, SystemFacts } from '../procfs/index.ts';
 import type { Plan, Slot, Step } from './plan.ts';
 
 export type PlanResult =
@@ -98,6 +98,61 @@ function allLeavesOut(ns: Namespace, facts: SystemFacts): LeftOutReason | undefi
   return facts.canJoinOwnMount !== true ? 'own-mount-cannot-rejoin' : undefined;
 }
 
+/**
+ * --host-tools: where the target's root is mounted in the view. An existing directory of the
+ * caller's file system, so that nothing is created anywhere (a directory made in the copy of the
+ * caller's tree would be made on the caller's disk); /mnt because the FHS keeps it for exactly
+ * this, a file system mounted for a while by hand, and every distribution has it. The view hides
+ * whatever the caller had on /mnt, in the view only (docs/host-tools.md, "Why `/mnt`").
+ */
+export const HOST_TOOLS_MOUNT = '/mnt';
+
+/**
+ * The command lines --host-tools refuses before anything is read: those that would decide what
+ * the view decides (the root, the working directory, where the mount namespace comes from), and
+ * -F, since the view's /proc must be mounted by a process inside the target's PID namespace.
+ */
+export function hostToolsRefusal(options: Options): string | undefined {
+  if (options.hostTools !== true) return undefined;
+  const conflict = (option: string, why: string): string => `--host-tools cannot be combined with ${option}: ${why}`;
+  const underMnt = `the program starts in the target's working directory, under ${HOST_TOOLS_MOUNT}`;
+  if (options.root !== undefined) return conflict('--root', `the program's root is your own file system, with the target's at ${HOST_TOOLS_MOUNT}`);
+  if (options.wd !== undefined) return conflict('--wd', underMnt);
+  if (options.wdns !== undefined) return conflict('--wdns', underMnt);
+  if (options.noFork) return conflict('--no-fork', "the view's /proc is mounted by the program's own process, which must be inside the target's PID namespace");
+  if (options.namespaces.mnt?.from === 'file') return conflict('--mount=FILE', "the target's root is copied inside the target's own mount namespace");
+  if (options.target === undefined) return '--host-tools needs a target: -t PID or -t KIND:NAME';
+  return undefined;
+}
+
+/** What of the facts refuses --host-tools, in the order a user can fix it. */
+function hostToolsFactsRefusal(pid: number, facts: SystemFacts): string | undefined {
+  const view = facts.hostTools;
+  if (view === undefined) return '--host-tools: internal error: the facts for the view were not read';
+  if (!view.mountApi) return `--host-tools needs Linux 5.2 or later (open_tree and move_mount); this kernel is ${view.release}`;
+  if (!view.privileged) {
+    return "--host-tools needs CAP_SYS_ADMIN: the kernel lets only a process privileged over your mount namespace copy it (open_tree: Operation not permitted)";
+  }
+  if (!view.mountPointIsDirectory) return `--host-tools mounts the target's root on ${HOST_TOOLS_MOUNT}, which is not a directory here`;
+  return undefined;
+}
+
+/**
+ * The target's working directory below its root, from the two links the planner read: the path the
+ * program starts in under HOST_TOOLS_MOUNT. The root itself ('') when the working directory is not
+ * below it, was deleted, or could not be read. Both links are paths in the target's mount
+ * namespace, so a target chrooted inside it (root `/srv/r`, cwd `/srv/r/app`) starts in `app`.
+ */
+export function workingDirectoryBelowRoot(view: HostToolsFacts): string {
+  const { root, cwd } = view;
+  if (root === undefined || cwd === undefined || cwd.endsWith(' (deleted)')) return '';
+  if (cwd === root) return '';
+  const prefix = root.endsWith('/') ? root : `${root}/`;
+  const below = cwd.startsWith(prefix) ? cwd.slice(prefix.length) : '';
+  // The kernel's links never hold `..`; the helper refuses one in chdir-in, so none may get there.
+  return below.split('/').includes('..') ? '' : below;
+}
+
 /** Where a namespace to join comes from: a descriptor of its own, or the target's pidfd. */
 type Join = { readonly ns: Namespace; readonly slot: Slot; readonly viaPidfd: boolean };
 
@@ -108,6 +163,15 @@ export function buildPlan(options: Options, earlyFiles: readonly EarlyFile[], fa
   if (followContext && options.target === undefined) return fail('no target PID specified for --follow-context');
   // The terminal's relay is a parent the program needs; -F says there is none.
   if (options.pty === true && options.noFork) return fail('options --pty and --no-fork cannot be combined');
+  const refused = hostToolsRefusal(options);
+  if (refused !== undefined) return fail(refused);
+  const hostTools = options.hostTools === true;
+  if (hostTools) {
+    const why = hostToolsFactsRefusal(options.target!, facts);
+    if (why !== undefined) return fail(why);
+    // The view is --all's namespaces with the caller's file system as root.
+    options = { ...options, all: true };
+  }
   const { enabled, leftOut } = namespacesOfAll(options, facts);
   const pid = options.target;
   // -N replaces the network namespace whatever else named one; --user-parent likewise decides the
@@ -211,6 +275,12 @@ export function buildPlan(options: Options, earlyFiles: readonly EarlyFile[], fa
     }
   }
 
+  // --host-tools: the copy of the caller's tree is made first, while `/` is still the caller's
+  // (the kernel copies only mounts of the current mount namespace).
+  const hostTree = hostTools
+    ? push({ op: 'open-tree', slot: newSlot(), at: 'cwd', path: '/', fail: { what: '--host-tools: cannot copy your mount tree' } }).slot
+    : undefined;
+
   // Each namespace to join: an explicit file's slot, the target's pidfd, or the target's file.
   const joins: Join[] = [];
   for (const ns of NAMESPACES) {
@@ -226,6 +296,8 @@ export function buildPlan(options: Options, earlyFiles: readonly EarlyFile[], fa
 
   const rootSlot = options.root === undefined ? undefined : options.root.from === 'file' ? early[options.root.early]! : openThrough(proc!, 'root', 'read');
   const wdSlot = options.wd === undefined ? undefined : options.wd.from === 'file' ? early[options.wd.early]! : openThrough(proc!, 'cwd', 'read');
+  // The target's root, to copy once inside its mount namespace.
+  const targetRoot = hostTools ? openThrough(proc!, 'root', 'read') : undefined;
 
   // Credentials change when a user namespace is entered (to 0 unless --preserve-credentials) or
   // -S/-G say so. Then the target's environ, which the caller may only be allowed to read after
@@ -260,6 +332,12 @@ export function buildPlan(options: Options, earlyFiles: readonly EarlyFile[], fa
     replaceJoin(joins, { ns: 'net', slot: netns, viaPidfd: false });
   }
   if (joins.length === 0) return fail('no namespace specified', openedBefore(options, follow));
+  // The view copies the target's root inside the target's mount namespace. When that is the
+  // caller's own, the target's files are the caller's already (--all may still join it, for root;
+  // the view would show the caller's tree twice); without one joined there is nothing to copy.
+  if (hostTools && (facts.ownNamespaces?.has('mnt') === true || !joins.some((j) => j.ns === 'mnt'))) {
+    return fail(`--host-tools: process ${pid} has no mount namespace of its own (it shares yours), so its files are already yours; use -a`);
+  }
 
   // --pty: the program's terminal comes from the file system it runs in. In the target's (its
   // mount namespace or its root), that is the devpts at the /dev/pts the program will see, opened
@@ -267,7 +345,7 @@ export function buildPlan(options: Options, earlyFiles: readonly EarlyFile[], fa
   // `tty` then names it there, as with `docker exec -t` and `machinectl shell`. In the caller's,
   // it is the caller's /dev/ptmx, whose directory is opened now, before the joins, with the
   // caller's rights (/dev/pts/ptmx is often root's alone).
-  const programInTarget = enabled.has('mnt') || rootSlot !== undefined;
+  const programInTarget = !hostTools && (enabled.has('mnt') || rootSlot !== undefined);
   const devSlot =
     options.pty === true && !programInTarget
       ? push({ op: 'open', slot: newSlot(), at: 'cwd', how: 'directory', path: '/dev', fail: { what: 'cannot open /dev' } }).slot
@@ -280,7 +358,13 @@ export function buildPlan(options: Options, earlyFiles: readonly EarlyFile[], fa
   //    joins the pidfd before an explicit user namespace file, which fails for unprivileged
   //    callers (docs/compat.md); here the user namespace always comes first.
   if (forceIds) push({ op: 'setgroups', fail: { what: 'setgroups failed' } });
-  if (nesting === undefined) {
+  if (hostTools) {
+    // Every namespace but the user namespace, at once; that one comes after the view is built
+    // (below), so that the view's mount namespace belongs to the caller's user namespace and the
+    // program, in the target's, cannot undo the view's mounts. Only a privileged caller gets
+    // here, so one hard pass does what --all's two do.
+    for (const join of groupByDescriptor(joins.filter((j) => j.ns !== 'user'))) push(setns(join, false));
+  } else if (nesting === undefined) {
     for (const join of groupByDescriptor(joins.filter((j) => j.ns !== 'user'))) push(setns(join, true));
     const pass2 = groupByDescriptor(joins);
     const userFirst = [...pass2.filter((j) => j.mask.includes('user')), ...pass2.filter((j) => !j.mask.includes('user'))];
@@ -339,10 +423,13 @@ export function buildPlan(options: Options, earlyFiles: readonly EarlyFile[], fa
   if (envSlot !== undefined) push({ op: 'environ', fd: envSlot, proc: 'none', drop, note, fail: environTexts });
   if (cgroupSlot !== undefined) push({ op: 'join-cgroup', slot: cgroupSlot, fail: { what: 'write cgroup.procs failed' } });
   // The owner of /proc/PID as seen now, through the entered user namespace.
-  if (follow) push({ op: 'stat-owner', slot: proc!, fail: { what: 'fstat of the target failed' } });
+  // (--host-tools enters the user namespace last, so it reads the owner only then.)
+  const statOwner = (): void => void push({ op: 'stat-owner', slot: proc!, fail: { what: 'fstat of the target failed' } });
+  if (follow && !hostTools) statOwner();
   // One fork at most. With --pty its parent is the terminal's relay and the supervisor both,
   // whether or not a PID namespace needs one. The relay holds the caller's terminal, so it forks
   // before the credentials change and keeps the caller's.
+  const pidJoined = joins.some((j) => j.ns === 'pid');
   if (options.pty === true) {
     const dir = devSlot ?? push({ op: 'open', slot: newSlot(), at: 'cwd', how: 'directory', path: '/dev/pts', fail: { what: 'cannot open /dev/pts' } }).slot;
     const ptmx = devSlot === undefined ? '/dev/pts/ptmx' : '/dev/ptmx';
@@ -353,7 +440,35 @@ export function buildPlan(options: Options, earlyFiles: readonly EarlyFile[], fa
       ...(devSlot === undefined ? { devpts: true } : {}),
       fail: { open: `cannot open ${ptmx}`, what: 'cannot set up the pseudo-terminal', relay: 'cannot relay the pseudo-terminal' },
     });
-  } else if (joins.some((j) => j.ns === 'pid') && !options.noFork) push({ op: 'fork', fail: { what: 'fork failed' } });
+  } else if (pidJoined && !options.noFork) push({ op: 'fork', fail: { what: 'fork failed' } });
+  if (hostTools) {
+    // The view, in the child (docs/kernel.md §6): a copy of the target's root, a mount namespace
+    // of the program's own, the caller's tree on its `/` and as the root, the target's root on
+    // HOST_TOOLS_MOUNT, a /proc mounted from inside the target's PID namespace, and the target's
+    // working directory; then the user namespace. Copies stay in their originals' peer groups, so
+    // each part is made private before anything is mounted on or under it.
+    const targetTree = push({ op: 'open-tree', slot: newSlot(), at: targetRoot!, path: '', fail: { what: `--host-tools: cannot copy the target's root (/proc/${pid}/root)` } }).slot;
+    const entering = "--host-tools: cannot make the view's root";
+    const isolated = "--host-tools: cannot keep the view's mounts from propagating";
+    push({ op: 'unshare-mnt', fail: { what: '--host-tools: cannot make a mount namespace for the view' } });
+    push({ op: 'make-private', path: '/', fail: { what: isolated } });
+    push({ op: 'move-mount', from: hostTree!, path: '/', fail: { what: entering } });
+    push({ op: 'fchdir', slot: hostTree!, fail: { what: entering } });
+    push({ op: 'chroot', path: '.', fail: { what: entering } });
+    // The caller's tree is a copy: its mounts are still peers of the caller's own.
+    push({ op: 'make-private', path: '/', fail: { what: isolated } });
+    push({ op: 'move-mount', from: targetTree, path: HOST_TOOLS_MOUNT, fail: { what: `--host-tools: cannot mount the target's root on ${HOST_TOOLS_MOUNT}` } });
+    // And the target's tree is a copy too: a mount the program makes under it would appear in the
+    // target. (Made private only once attached: before, it was not below `/`.)
+    push({ op: 'make-private', path: HOST_TOOLS_MOUNT, fail: { what: isolated } });
+    if (pidJoined) push({ op: 'mount-proc', path: '/proc', fail: { what: "--host-tools: cannot mount a /proc of the target's PID namespace on /proc" } });
+    const below = workingDirectoryBelowRoot(facts.hostTools!);
+    const shown = escapeUntrusted(below === '' ? HOST_TOOLS_MOUNT : `${HOST_TOOLS_MOUNT}/${below}`);
+    push({ op: 'chdir-in', at: targetTree, path: below, fail: { what: `--host-tools: cannot change directory to ${shown}, the target's working directory` } });
+    const userJoin = joins.find((j) => j.ns === 'user');
+    if (userJoin !== undefined) push(setns({ slot: userJoin.slot, mask: ['user'], viaPidfd: userJoin.viaPidfd }, false));
+    if (follow) statOwner();
+  }
   if (gid !== undefined) {
     // nsenter's error stays; the cause, when the target's user namespace denies setgroups, is named.
     const hint = facts.setgroupsDenied === true && forceIds

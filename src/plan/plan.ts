@@ -108,6 +108,23 @@ export type Step =
    * empty); the PATH searched is that environment's.
    */
   | ({ readonly op: 'exec'; readonly file: string; readonly argv: readonly string[]; readonly env: readonly string[]; readonly targetEnv?: boolean } & Texts)
+  // --host-tools (docs/kernel.md §6): the view is built with these six, in the order build.ts gives.
+  /**
+   * A detached copy of the mount tree at `path` below `at` (empty: `at` itself), every mount below
+   * it included, into a new slot (open_tree with OPEN_TREE_CLONE and AT_RECURSIVE). The kernel
+   * copies only mounts of the caller's current mount namespace.
+   */
+  | ({ readonly op: 'open-tree'; readonly slot: Slot; readonly at: Slot | 'cwd'; readonly path: string } & Texts)
+  /** unshare(CLONE_NEWNS): a mount namespace of the program's own, a copy of the current one. */
+  | ({ readonly op: 'unshare-mnt' } & Texts)
+  /** Every mount at and below `path` stops propagating (MS_REC | MS_PRIVATE). */
+  | ({ readonly op: 'make-private'; readonly path: string } & Texts)
+  /** Attaches the tree in `from` on `path` (move_mount; a symbolic link at `path` is followed). */
+  | ({ readonly op: 'move-mount'; readonly from: Slot; readonly path: string } & Texts)
+  /** A new proc on `path`: it shows the PID namespace of the process that mounts it. */
+  | ({ readonly op: 'mount-proc'; readonly path: string } & Texts)
+  /** fchdir to `path` below the directory in `at`, following no symbolic link; `path` has no `..`. */
+  | ({ readonly op: 'chdir-in'; readonly at: Slot; readonly path: string } & Texts)
   /** No program: $SHELL, else the passwd shell of the final uid in the final root, else `fallback`, as a login shell. */
   | ({ readonly op: 'exec-login-shell'; readonly fallback: string; readonly env: readonly string[]; readonly targetEnv?: boolean } & Texts);
 

@@ -60,6 +60,25 @@ export interface SystemFacts {
    * mounted and /etc/selinux/config present). Read only for -Z; where it is not, -Z does nothing.
    */
   readonly selinux?: boolean | undefined;
+  /** --host-tools: what the view needs, read only for it. */
+  readonly hostTools?: HostToolsFacts | undefined;
+}
+
+export interface HostToolsFacts {
+  /** open_tree and move_mount exist (Linux 5.2). */
+  readonly mountApi: boolean;
+  /** The kernel release, for the refusal that names it. */
+  readonly release: string;
+  /** CAP_SYS_ADMIN in our effective set: open_tree copies a mount tree only for a process privileged over it. */
+  readonly privileged: boolean;
+  /**
+   * The target's root and working directory (readlink of /proc/PID/root and cwd), in the target's
+   * mount namespace; undefined when unreadable. Bytes kept (src/kernel/bytes.ts).
+   */
+  readonly root: string | undefined;
+  readonly cwd: string | undefined;
+  /** The view's mount point (HOST_TOOLS_MOUNT) is a directory of the caller's, following links. */
+  readonly mountPointIsDirectory: boolean;
 }
 
 export interface UserNamespaces {
@@ -92,10 +111,13 @@ export function targetNsPath(pid: number, ns: Namespace): string {
  * message, and so do we.
  */
 export function readSystemFacts(
-  wants: Pick<Options, 'all' | 'namespaces' | 'target' | 'joinCgroup' | 'targetInode' | 'preserveCredentials' | 'userParent'> & Partial<Pick<Options, 'followContext'>>,
+  wants: Pick<Options, 'all' | 'namespaces' | 'target' | 'joinCgroup' | 'targetInode' | 'preserveCredentials' | 'userParent'> & Partial<Pick<Options, 'followContext' | 'hostTools'>>,
   helper?: HelperQuestions,
 ): ProcfsResult {
-  const { all: wantAll, target } = wants;
+  const { target } = wants;
+  // --host-tools is --all with another root: the same namespaces, and whether the target has a
+  // mount namespace of its own.
+  const wantAll = wants.all || wants.hostTools === true;
   // Upstream's first check after parsing, before --all is looked at.
   const selinux = wants.followContext === true ? selinuxEnabled() : undefined;
   if (selinux === true && target === undefined) return { ok: false, message: 'no target PID specified for --follow-context' };
@@ -110,7 +132,15 @@ export function readSystemFacts(
   const pidfdSetns = kernelAtLeast(release(), 5, 8);
   const userWanted = wantAll || explicit.has('user') || wants.userParent;
   const setgroupsDenied = userWanted && !wants.preserveCredentials && target !== undefined ? readSetgroupsDenied(target) : undefined;
-  const common = { pidfdSetns, target: identity, cgroup, setgroupsDenied, ...(selinux === undefined ? {} : { selinux }) };
+  const hostTools = wants.hostTools === true && target !== undefined ? readHostToolsFacts(target) : undefined;
+  const common = {
+    pidfdSetns,
+    target: identity,
+    cgroup,
+    setgroupsDenied,
+    ...(selinux === undefined ? {} : { selinux }),
+    ...(hostTools === undefined ? {} : { hostTools }),
+  };
   // The target's user namespace named on its own (-U, with or without --all): who owns what is
   // asked too, and tells whether it is ours (nestedOwners in src/plan/build.ts then plans nothing
   // special).
@@ -136,6 +166,25 @@ export function readSystemFacts(
     ok: true,
     facts: { supported, targetUserNsIsOurs, ownNamespaces, canJoinOwnMount: hasCapabilities(CAP_SYS_ADMIN, CAP_SYS_CHROOT), userNamespaces, ...common },
   };
+}
+
+/** The view's facts (HostToolsFacts); the mount point is build.ts's HOST_TOOLS_MOUNT. */
+function readHostToolsFacts(pid: number): HostToolsFacts {
+  const link = (name: string): string | undefined => {
+    try {
+      return decodeBytes(readlinkSync(`/proc/${pid}/${name}`, { encoding: 'buffer' }));
+    } catch {
+      return undefined;
+    }
+  };
+  let mountPointIsDirectory = false;
+  try {
+    mountPointIsDirectory = statSync('/mnt').isDirectory();
+  } catch {
+    // Missing or unreadable: not a directory we can mount on.
+  }
+  const text = release();
+  return { mountApi: kernelAtLeast(text, 5, 2), release: text, privileged: hasCapabilities(CAP_SYS_ADMIN), root: link('root'), cwd: link('cwd'), mountPointIsDirectory };
 }
 
 /** Asks the helper a question only C can answer (src/procfs/ask.ts); main passes the channel. */

@@ -28,6 +28,7 @@ const HELPER_TESTS = [
   'test/unit/helper-hardening.test.ts',
   'test/unit/pty.test.ts',
   'test/unit/kernel.test.ts',
+  'test/unit/mounts.test.ts',
   'test/unit/wire.test.ts',
 ];
 

@@ -20,6 +20,7 @@ describe.runIf(rootTestsEnabled())('scripts/bench --quick', () => {
       '`nsctl --help`',
       '`nsctl --version`',
       'floor of the design',
+      '`nsctl -t P --host-tools true`',
       '`nsctl -t P -a true` without its code cache',
       'planner alone, a real run',
       'planner alone, `--explain -t P -a true`',

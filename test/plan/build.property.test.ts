@@ -4,8 +4,9 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { EarlyFile, IdChoice, Options, Source } from '../../src/cli/options.ts';
 import { NAMESPACES, type Namespace } from '../../src/kernel/namespaces.ts';
-import { buildPlan, enabledNamespaces, type Plan, type Step } from '../../src/plan/index.ts';
-import type { SystemFacts } from '../../src/procfs/index.ts';
+import { buildPlan, enabledNamespaces, type Plan, type PlanResult, type Step } from '../../src/plan/index.ts';
+import type { HostToolsFacts, SystemFacts } from '../../src/procfs/index.ts';
+import { anyText } from '../support/wire-model.ts';
 import { encodePlan, planRecord } from '../../src/wire/index.ts';
 import { check } from '../support/helper.ts';
 
@@ -425,6 +426,171 @@ describe('a nested target, entered by the unprivileged owner of its user namespa
         expect(check(encodePlan(plan))).toMatchObject({ status: 0, stderr: '' });
       }),
       { numRuns: 60 },
+    );
+  });
+});
+
+// ---- --host-tools ------------------------------------------------------------------------------
+
+const viewFacts: fc.Arbitrary<HostToolsFacts> = fc.record({
+  mountApi: fc.oneof({ weight: 5, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }),
+  release: fc.constantFrom('6.18.44', '5.2.0', '5.1.21'),
+  privileged: fc.oneof({ weight: 5, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }),
+  root: fc.option(fc.constantFrom('/', '/srv/r', '/srv/r/'), { nil: undefined }),
+  // What the links can hold, and what a hostile target cannot make them hold but the planner must
+  // survive anyway: `..`, deleted directories, names with any bytes.
+  cwd: fc.option(
+    fc.oneof(
+      fc.constantFrom('/', '/app', '/srv/r', '/srv/r/app/x', '/srv/rx', '/app (deleted)', '/a/../b', '/srv/r/..', '/srv/r/../etc'),
+      fc.array(fc.oneof(anyText, fc.constant('..')), { maxLength: 4 }).map((parts) => `/${parts.join('/')}`),
+    ),
+    { nil: undefined },
+  ),
+  mountPointIsDirectory: fc.oneof({ weight: 5, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }),
+});
+// Mostly command lines the view can have on a machine that can have it (so that filtering for
+// planned ones stays cheap), and some with everything the general generators make.
+const hostToolsOptions: fc.Arbitrary<Options> = fc
+  .tuple(options, fc.integer({ min: 1, max: 4194304 }), fc.nat(9))
+  .map(([base, target, dice]) => {
+    const raw = { ...base, hostTools: true };
+    if (dice === 0) return raw;
+    const { mnt, ...others } = base.namespaces;
+    const namespaces = mnt?.from === 'file' ? others : base.namespaces;
+    return { ...raw, target, root: undefined, wd: undefined, wdns: undefined, noFork: false, namespaces };
+  });
+const hostToolsFacts: fc.Arbitrary<SystemFacts> = fc
+  .tuple(facts, viewFacts, fc.subarray([...NAMESPACES]), fc.nat(3))
+  .map(([base, hostTools, own, dice]) => {
+    if (dice === 0) return { ...base, hostTools, ownNamespaces: new Set(own) };
+    return { ...base, supported: new Set(NAMESPACES), hostTools, ownNamespaces: new Set(own.filter((ns) => ns !== 'mnt')) };
+  });
+
+interface Viewed extends Planned {
+  readonly result: PlanResult;
+}
+function views(): fc.Arbitrary<Viewed> {
+  return fc.tuple(hostToolsOptions, hostToolsFacts, env).map(([options, facts, env]) => {
+    const result = buildPlan(options, earlyFiles, facts, { env });
+    return { options, facts, result, plan: result.ok ? result.plan : { steps: [] } };
+  });
+}
+const planned = (): fc.Arbitrary<Viewed> => views().filter((v) => v.result.ok);
+const VIEW_OPS = ['open-tree', 'unshare-mnt', 'make-private', 'move-mount', 'mount-proc', 'chdir-in'];
+
+describe('every --host-tools plan', () => {
+  it('is refused exactly when the command line or the machine cannot have the view', () => {
+    fc.assert(
+      fc.property(views(), ({ options, facts, result }) => {
+        const view = facts.hostTools!;
+        const wanted =
+          options.root === undefined &&
+          options.wd === undefined &&
+          options.wdns === undefined &&
+          !options.noFork &&
+          options.namespaces.mnt?.from !== 'file' &&
+          options.target !== undefined &&
+          view.mountApi &&
+          view.privileged &&
+          view.mountPointIsDirectory &&
+          (facts.supported.has('mnt') || options.namespaces.mnt !== undefined) &&
+          !facts.ownNamespaces!.has('mnt');
+        // Everything else is refused only for --all's own reasons.
+        if (!wanted) expect(result.ok).toBe(false);
+        if (!result.ok && wanted) expect(result.message).not.toMatch(/host-tools/);
+      }),
+    );
+  });
+
+  it('copies your tree before any join, and the target\'s root after every join but the user namespace\'s', () => {
+    fc.assert(
+      fc.property(planned(), ({ plan }) => {
+        const trees = indexWhere(plan.steps, (s) => s.op === 'open-tree');
+        expect(trees).toHaveLength(2);
+        const [mine, theirs] = trees.map((i) => plan.steps[i] as Extract<Step, { op: 'open-tree' }>);
+        expect(mine).toMatchObject({ at: 'cwd', path: '/' });
+        expect(theirs!.path).toBe('');
+        const root = plan.steps.find((s) => s.op === 'open' && s.slot === theirs!.at);
+        expect(root).toMatchObject({ path: 'root', how: 'read' });
+        const all = indexWhere(plan.steps, (s) => s.op === 'setns');
+        for (const i of all) expect(i).toBeGreaterThan(trees[0]!);
+        const mnt = indexWhere(plan.steps, (s) => s.op === 'setns' && s.mask.includes('mnt'));
+        expect(mnt).toHaveLength(1);
+        expect(trees[1]).toBeGreaterThan(mnt[0]!);
+      }),
+    );
+  });
+
+  it("builds the view in one piece: a private namespace, your tree as root, the target's on /mnt, each made private before anything is mounted on it, /proc iff it forked, then the directory", () => {
+    fc.assert(
+      fc.property(planned(), ({ plan }) => {
+        const at = first(plan.steps, 'unshare-mnt');
+        const fork = first(plan.steps, 'fork');
+        const [mine, theirs] = plan.steps.filter((s): s is Extract<Step, { op: 'open-tree' }> => s.op === 'open-tree').map((s) => s.slot);
+        const expected: Step['op'][] = ['unshare-mnt', 'make-private', 'move-mount', 'fchdir', 'chroot', 'make-private', 'move-mount', 'make-private', ...(fork >= 0 ? ['mount-proc' as const] : []), 'chdir-in'];
+        const piece = plan.steps.slice(at, at + expected.length);
+        expect(piece.map((s) => s.op)).toEqual(expected);
+        expect(piece).toMatchObject([
+          {},
+          { path: '/' },
+          { from: mine, path: '/' },
+          { slot: mine },
+          { path: '.' },
+          { path: '/' },
+          { from: theirs, path: '/mnt' },
+          { path: '/mnt' },
+          ...(fork >= 0 ? [{ path: '/proc' }] : []),
+          { at: theirs },
+        ]);
+        // Built in the child: after the fork, and after the copy of the target's root.
+        expect(at).toBeGreaterThan(fork);
+        expect(at).toBeGreaterThan(plan.steps.findIndex((s) => s.op === 'open-tree' && s.slot === theirs));
+        expect(indexWhere(plan.steps, (s) => VIEW_OPS.includes(s.op) && s.op !== 'open-tree')).toHaveLength(expected.length - 2);
+      }),
+    );
+  });
+
+  it('joins the user namespace only after the view, and changes ids only after that', () => {
+    fc.assert(
+      fc.property(planned(), ({ plan }) => {
+        const view = first(plan.steps, 'chdir-in');
+        plan.steps.forEach((s, i) => {
+          if (s.op === 'setns' && s.mask.includes('user')) {
+            expect(s.mask).toEqual(['user']);
+            expect(i).toBeGreaterThan(view);
+          }
+          if (s.op === 'setns' && !s.mask.includes('user')) expect(i).toBeLessThan(first(plan.steps, 'unshare-mnt'));
+          if (s.op === 'setgid' || s.op === 'setuid' || s.op === 'stat-owner' || s.op === 'keep-caps') expect(i).toBeGreaterThan(view);
+        });
+      }),
+    );
+  });
+
+  it("starts below the target's root: no `..` ever reaches chdir-in", () => {
+    fc.assert(
+      fc.property(planned(), ({ plan }) => {
+        const step = plan.steps.find((s) => s.op === 'chdir-in') as Extract<Step, { op: 'chdir-in' }>;
+        expect(step.path.split('/')).not.toContain('..');
+      }),
+    );
+  });
+
+  it('is accepted by the helper', () => {
+    fc.assert(
+      fc.property(planned(), ({ plan }) => {
+        expect(check(encodePlan(plan))).toMatchObject({ status: 0, stderr: '' });
+      }),
+      { numRuns: 60 },
+    );
+  });
+});
+
+describe('every plan without --host-tools', () => {
+  it('has none of the view\'s steps', () => {
+    fc.assert(
+      fc.property(plans(), ({ plan }) => {
+        for (const step of plan.steps) expect(VIEW_OPS).not.toContain(step.op);
+      }),
     );
   });
 });

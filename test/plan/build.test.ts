@@ -1,8 +1,8 @@
 // The planner on particular command lines: the steps, their order and their texts.
 import { describe, expect, it } from 'vitest';
 import type { Options } from '../../src/cli/options.ts';
-import { buildPlan, LOADER_VARIABLES, type Plan, type Step } from '../../src/plan/index.ts';
-import type { SystemFacts } from '../../src/procfs/index.ts';
+import { buildPlan, hostToolsRefusal, LOADER_VARIABLES, type Plan, type Step } from '../../src/plan/index.ts';
+import type { HostToolsFacts, SystemFacts } from '../../src/procfs/index.ts';
 
 const none: Options = {
   target: undefined,
@@ -429,5 +429,130 @@ describe('buildPlan', () => {
         message: 'options --pty and --no-fork cannot be combined',
       });
     });
+  });
+});
+
+describe('--host-tools', () => {
+  // Root on Linux 6.18, a Docker-like target: every namespace its own but the user namespace.
+  const view: HostToolsFacts = { mountApi: true, release: '6.18.44', privileged: true, root: '/', cwd: '/app', mountPointIsDirectory: true };
+  const host: SystemFacts = { ...kernel, ownNamespaces: new Set(), hostTools: view };
+  const tools = (options: Partial<Options>, facts: SystemFacts = host) => buildPlan({ ...none, target: 42, hostTools: true, ...options }, [], facts, { env: [] });
+  const refusal = (options: Partial<Options>, facts: SystemFacts = host): string => {
+    const result = tools(options, facts);
+    return result.ok ? 'planned' : result.message;
+  };
+
+  it('copies your tree before any join, builds the view in the child, and starts in the target\'s working directory under /mnt', () => {
+    const plan = planOf({ target: 42, hostTools: true, program: ['sh'] }, host);
+    const ht = (what: string) => ({ what: `--host-tools: ${what}` });
+    expect(plan.steps).toEqual([
+      { op: 'open', slot: 0, at: 'cwd', how: 'directory', path: '/proc/42', fail: { what: 'cannot open /proc/42/ns/cgroup' } },
+      { op: 'pidfd', slot: 1, pid: 42, fail: { what: 'cannot open /proc/42/ns/cgroup' } },
+      { op: 'check-start', proc: 0, start: 777n, fail: { what: 'process 42 exited or was replaced after nsctl read it; nothing was entered' } },
+      { op: 'open-tree', slot: 2, at: 'cwd', path: '/', fail: ht('cannot copy your mount tree') },
+      { op: 'open', slot: 3, at: 0, how: 'read', path: 'root', fail: { what: 'cannot open /proc/42/root' } },
+      { op: 'setns', fd: 1, mask: ALL_BUT_USER, fail: { what: 'reassociate to namespaces failed' } },
+      { op: 'fork', fail: { what: 'fork failed' } },
+      { op: 'open-tree', slot: 4, at: 3, path: '', fail: ht("cannot copy the target's root (/proc/42/root)") },
+      { op: 'unshare-mnt', fail: ht('cannot make a mount namespace for the view') },
+      { op: 'make-private', path: '/', fail: ht("cannot keep the view's mounts from propagating") },
+      { op: 'move-mount', from: 2, path: '/', fail: ht("cannot make the view's root") },
+      { op: 'fchdir', slot: 2, fail: ht("cannot make the view's root") },
+      { op: 'chroot', path: '.', fail: ht("cannot make the view's root") },
+      { op: 'make-private', path: '/', fail: ht("cannot keep the view's mounts from propagating") },
+      { op: 'move-mount', from: 4, path: '/mnt', fail: ht("cannot mount the target's root on /mnt") },
+      { op: 'make-private', path: '/mnt', fail: ht("cannot keep the view's mounts from propagating") },
+      { op: 'mount-proc', path: '/proc', fail: ht("cannot mount a /proc of the target's PID namespace on /proc") },
+      { op: 'chdir-in', at: 4, path: 'app', fail: ht("cannot change directory to /mnt/app, the target's working directory") },
+      { op: 'exec', file: 'sh', argv: ['sh'], env: [], fail: { what: 'failed to execute sh' } },
+    ]);
+  });
+
+  it("joins the target's user namespace last, after the view is built, then takes uid and gid 0", () => {
+    const rootless: SystemFacts = { ...host, targetUserNsIsOurs: false };
+    expect(briefs(planOf({ target: 42, hostTools: true }, rootless)).slice(4)).toEqual([
+      'open @0:root',
+      'setgroups before',
+      `setns ${ALL_BUT_USER.join('+')}`,
+      'fork',
+      'open-tree',
+      'unshare-mnt',
+      'make-private',
+      'move-mount',
+      'fchdir',
+      'chroot',
+      'make-private',
+      'move-mount',
+      'make-private',
+      'mount-proc',
+      'chdir-in',
+      'setns user',
+      'setgroups after',
+      'setgid 0',
+      'setuid 0',
+      'exec-login-shell',
+    ]);
+    // Through the namespace files where setns takes no pidfd: the same order, one join each.
+    const files = briefs(planOf({ target: 42, hostTools: true }, { ...rootless, pidfdSetns: false }));
+    expect(files.filter((b) => b.startsWith('setns'))).toEqual([...ALL_BUT_USER.map((ns) => `setns ${ns}`), 'setns user']);
+    expect(files.indexOf('setns user')).toBeGreaterThan(files.indexOf('chdir-in'));
+  });
+
+  it('mounts no /proc when the target shares your PID namespace (there is no fork, and your /proc is its)', () => {
+    const steps = briefs(planOf({ target: 42, hostTools: true }, { ...host, ownNamespaces: new Set(['pid']) }));
+    expect(steps).not.toContain('fork');
+    expect(steps).not.toContain('mount-proc');
+    expect(steps).toContain('chdir-in');
+  });
+
+  it("-e hands the target's environment to a host program without the dynamic loader's variables", () => {
+    const environ = planOf({ target: 42, hostTools: true, env: true }, host).steps.find((s) => s.op === 'environ');
+    expect(environ).toMatchObject({ drop: LOADER_VARIABLES });
+  });
+
+  it('starts in the working directory below a chrooted root, and at the root when it cannot tell', () => {
+    const chdir = (root: string | undefined, cwd: string | undefined) => {
+      const step = planOf({ target: 42, hostTools: true }, { ...host, hostTools: { ...view, root, cwd } }).steps.find((s) => s.op === 'chdir-in');
+      return step?.op === 'chdir-in' ? [step.path, step.fail.what] : [];
+    };
+    expect(chdir('/srv/r', '/srv/r/app/x')).toEqual(['app/x', "--host-tools: cannot change directory to /mnt/app/x, the target's working directory"]);
+    expect(chdir('/srv/r', '/srv/r')).toEqual(['', "--host-tools: cannot change directory to /mnt, the target's working directory"]);
+    expect(chdir('/srv/r', '/srv/rx')[0]).toBe('');
+    expect(chdir('/srv/r', '/elsewhere')[0]).toBe('');
+    expect(chdir('/', '/app (deleted)')[0]).toBe('');
+    expect(chdir(undefined, '/app')[0]).toBe('');
+    expect(chdir('/', undefined)[0]).toBe('');
+    // A name the target chose reaches the terminal escaped, and the helper the raw bytes.
+    expect(chdir('/', '/\x1b[2J')).toEqual(['\x1b[2J', "--host-tools: cannot change directory to /mnt/\\x1b[2J, the target's working directory"]);
+  });
+
+  it('refuses what the view decides itself, -F, --mount=FILE, and a missing target, before anything is read', () => {
+    expect(refusal({ root: T })).toBe("--host-tools cannot be combined with --root: the program's root is your own file system, with the target's at /mnt");
+    expect(refusal({ wd: T })).toBe("--host-tools cannot be combined with --wd: the program starts in the target's working directory, under /mnt");
+    expect(refusal({ wdns: { path: '/' } })).toBe("--host-tools cannot be combined with --wdns: the program starts in the target's working directory, under /mnt");
+    expect(refusal({ noFork: true })).toBe(
+      "--host-tools cannot be combined with --no-fork: the view's /proc is mounted by the program's own process, which must be inside the target's PID namespace",
+    );
+    expect(refusal({ namespaces: { mnt: { from: 'file', early: 0 } } })).toBe(
+      "--host-tools cannot be combined with --mount=FILE: the target's root is copied inside the target's own mount namespace",
+    );
+    expect(refusal({ target: undefined })).toBe('--host-tools needs a target: -t PID or -t KIND:NAME');
+    expect(hostToolsRefusal({ ...none, target: 42, hostTools: true, namespaces: { net: T, user: T }, env: true, keepCaps: true })).toBeUndefined();
+    expect(hostToolsRefusal({ ...none, root: T })).toBeUndefined();
+  });
+
+  it('refuses an old kernel, an unprivileged caller, a target without a mount namespace of its own, and a missing /mnt', () => {
+    expect(refusal({}, { ...host, hostTools: { ...view, mountApi: false, release: '4.19.0-27-amd64' } })).toBe(
+      '--host-tools needs Linux 5.2 or later (open_tree and move_mount); this kernel is 4.19.0-27-amd64',
+    );
+    expect(refusal({}, { ...host, hostTools: { ...view, privileged: false } })).toBe(
+      '--host-tools needs CAP_SYS_ADMIN: the kernel lets only a process privileged over your mount namespace copy it (open_tree: Operation not permitted)',
+    );
+    expect(refusal({}, { ...host, ownNamespaces: new Set(['mnt']) })).toBe(
+      '--host-tools: process 42 has no mount namespace of its own (it shares yours), so its files are already yours; use -a',
+    );
+    expect(refusal({}, { ...host, hostTools: { ...view, mountPointIsDirectory: false } })).toBe(
+      "--host-tools mounts the target's root on /mnt, which is not a directory here",
+    );
   });
 });

@@ -14,6 +14,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll } from 'vitest';
+import type { Plan } from '../../src/plan/plan.ts';
+import { encodePlan } from '../../src/wire/index.ts';
 
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));
 export const HELPER = resolve(process.env['NSCTL_TEST_HELPER'] || join(REPO, `prebuilds/linux-${process.arch}/nsctl-helper`));
@@ -204,4 +206,9 @@ export function compileC(name: string, source: string, extra: readonly string[] 
   chmodSync(out, 0o755);
   compiled.set(key, out);
   return out;
+}
+
+/** `--check` on the plan the encoder makes of `plan`. */
+export function checkPlan(plan: Plan, helper = HELPER): Ran {
+  return check(encodePlan(plan), helper);
 }

@@ -160,6 +160,11 @@ const flagBits = (spec: RecordSpec): number => spec.flags.reduce((bits, _, i) =>
 const isStep = (spec: RecordSpec): boolean => spec.frame === 'plan' && spec.name !== 'end';
 const num = (v: FieldValue | undefined): number => v as number;
 
+/** Whether a `/`-separated path has a component that is exactly `..`. */
+export function hasDotDot(path: Uint8Array): boolean {
+  return Buffer.from(path).toString('latin1').split('/').includes('..');
+}
+
 /** A plan body: the decoded records, END last. */
 export function decodePlanBody(body: Uint8Array): DecodedRecord[] {
   const records: DecodedRecord[] = [];
@@ -241,6 +246,7 @@ export function decodePlanBody(body: Uint8Array): DecodedRecord[] {
         if (at !== body.length) fail(`${body.length - at} bytes after END`);
         break;
     }
+    if (spec.name === 'chdir-in' && hasDotDot(fields.get('path') as Uint8Array)) fail("path has a '..' component");
     if (spec.name === 'exec' && (fields.get('argv') as Uint8Array[]).length === 0) fail('argv is empty');
     if ((spec.name === 'exec' || spec.name === 'exec-login-shell') && flag(0)) {
       if (!environSeen) fail('target-env without an earlier environ');
@@ -420,6 +426,12 @@ const STEP_OPS = [
   'fork',
   'pty',
   'keep-caps',
+  'open-tree',
+  'unshare-mnt',
+  'make-private',
+  'move-mount',
+  'mount-proc',
+  'chdir-in',
 ] as const;
 
 /** One wish for a step; `buildSteps` turns it into a step valid where it lands, or drops it. */
@@ -524,11 +536,23 @@ function buildSteps(intents: readonly Intent[], last: typeof lastStep extends fc
             : { op: 'pty', dir: slot, name: w.text, devpts: w.flag, hint: w.hint, fail: { open: w.fail[0]!, what: w.fail[1]!, relay: w.fail[2]! } };
         case 'keep-caps':
           return { op: 'keep-caps', hint: w.hint, fail: { capget: w.fail[0]!, capset: w.fail[1]!, ambient: w.fail[2]! } };
+        case 'open-tree':
+          return created === undefined ? undefined : { op: 'open-tree', slot: created, at: w.flag2 || slot === undefined ? 'cwd' : slot, path: w.text, ...base };
+        case 'unshare-mnt':
+          return { op: 'unshare-mnt', ...base };
+        case 'make-private':
+        case 'mount-proc':
+          return { op: w.op, path: w.text, ...base };
+        case 'move-mount':
+          return slot === undefined ? undefined : { op: 'move-mount', from: slot, path: w.text, ...base };
+        case 'chdir-in':
+          // `..` components are refused; the generator keeps the rest of its bytes.
+          return slot === undefined ? undefined : { op: 'chdir-in', at: slot, path: w.text.split('/').map((c) => (c === '..' ? '.,' : c)).join('/'), ...base };
       }
     })();
     if (step === undefined) continue;
     steps.push(step);
-    if (step.op === 'open' || step.op === 'pidfd' || step.op === 'pidfd-getfd' || step.op === 'socket-netns' || step.op === 'ns-owner') defined++;
+    if (step.op === 'open' || step.op === 'pidfd' || step.op === 'pidfd-getfd' || step.op === 'socket-netns' || step.op === 'ns-owner' || step.op === 'open-tree') defined++;
     ownerSeen ||= step.op === 'stat-owner';
     forkSeen ||= step.op === 'fork' || step.op === 'pty';
     environSeen ||= step.op === 'environ';

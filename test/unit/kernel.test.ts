@@ -1,7 +1,9 @@
 // The tables the helper and the TypeScript side must share, each checked against the other:
 //  - CLONE_NEW* values (src/kernel/namespaces.ts), through the helper's `--check`;
 //  - glibc's strerror texts (src/kernel/errno.ts), by compiling a program against helper/errno.c;
-//  - the record table (src/wire/records.ts), by compiling a program against helper/decode.c;
+//  - the record table (src/kernel/frames.ts), by compiling a program against helper/decode.c;
+//  - the mount API's flag values helper/mounts.c defines (musl lacks them), against the kernel's
+//    headers;
 //  - the planner's seccomp filter (helper/seccomp.c), run through a classic-BPF interpreter for
 //    each of its six machines, with system call numbers and AUDIT_ARCH values from the kernel's
 //    and musl's headers rather than from the helper.
@@ -86,7 +88,7 @@ describe.runIf(haveCc)('tables compiled from the helper', () => {
     }
   });
 
-  it('helper/decode.c has the record table of src/wire/records.ts, row for row', () => {
+  it('helper/decode.c has the record table of src/kernel/frames.ts, row for row', () => {
     const program = compileC(
       'record-table',
       `#include <stdio.h>
@@ -117,6 +119,21 @@ int main(void) {
       return `${r.type} ${r.name} flags:${r.flags.map((f) => ` ${f}`).join('')} fields:${fields.join('')} texts:${r.texts.map((t) => ` ${t}`).join('')}`;
     });
     expect(spawnSync(program, { encoding: 'utf8' }).stdout.trimEnd().split('\n')).toEqual(expected);
+  });
+});
+
+describe.runIf(haveCc)("the mount API's flags", () => {
+  it("helper/mounts.c defines them with the values of the kernel's headers", () => {
+    const source = readFileSync(`${REPO}helper/mounts.c`, 'utf8');
+    const names = ['OPEN_TREE_CLONE', 'AT_RECURSIVE', 'MOVE_MOUNT_F_EMPTY_PATH', 'MOVE_MOUNT_T_SYMLINKS'];
+    const ours = names.map((name) => `${name} ${new RegExp(`^#define ${name} (0x[0-9a-f]+)$`, 'm').exec(source)?.[1]}`);
+    const program = compileC(
+      'mount-flags',
+      '#include <stdio.h>\n#include <linux/mount.h>\n#include <linux/fcntl.h>\nint main(void) {\n' +
+        names.map((name) => `  printf("${name} %#x\\n", ${name});\n`).join('') +
+        '  return 0;\n}\n',
+    );
+    expect(spawnSync(program, { encoding: 'utf8' }).stdout.trimEnd().split('\n')).toEqual(ours);
   });
 });
 

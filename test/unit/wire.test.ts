@@ -157,6 +157,35 @@ describe('the dump', () => {
   });
 });
 
+describe('the dump of the --host-tools records', () => {
+  it('prints each of types 24–29 with its fields', () => {
+    const steps: Step[] = [
+      { op: 'open-tree', slot: 0, at: 'cwd', path: '/', fail: { what: 'a' } },
+      { op: 'open', slot: 1, at: 'cwd', how: 'read', path: '/proc/7/root', fail: { what: '' } },
+      { op: 'open-tree', slot: 2, at: 1, path: '', fail: { what: 'b' } },
+      { op: 'unshare-mnt', fail: { what: 'c' } },
+      { op: 'make-private', path: '/', fail: { what: 'd' } },
+      { op: 'move-mount', from: 0, path: '/', fail: { what: 'e' }, hint: 'h' },
+      { op: 'mount-proc', path: '/proc', fail: { what: 'f' } },
+      { op: 'chdir-in', at: 2, path: 'a/./b..c/...', fail: { what: 'g' } },
+      { op: 'exec', file: 'true', argv: ['true'], env: [], fail: { what: 'w' } },
+    ];
+    expect(expectAccepted(encodePlan({ steps }))).toBe(
+      'nscp 2\n' +
+        'step 0 open-tree slot=0 at=cwd path="/" texts=["a"] hint=""\n' +
+        'step 1 open slot=1 at=cwd how=read path="/proc/7/root" texts=[""] hint=""\n' +
+        'step 2 open-tree slot=2 at=1 path="" texts=["b"] hint=""\n' +
+        'step 3 unshare-mnt texts=["c"] hint=""\n' +
+        'step 4 make-private path="/" texts=["d"] hint=""\n' +
+        'step 5 move-mount from=0 path="/" texts=["e"] hint="h"\n' +
+        'step 6 mount-proc path="/proc" texts=["f"] hint=""\n' +
+        'step 7 chdir-in at=2 path="a/./b..c/..." texts=["g"] hint=""\n' +
+        'step 8 exec file="true" argv=["true"] env=[] texts=["w"] hint=""\n' +
+        'end\n',
+    );
+  });
+});
+
 // ---- Every rejection ---------------------------------------------------------------------------
 
 describe('validation: every rule, with the same text in both decoders', () => {
@@ -271,6 +300,11 @@ describe('validation: every rule, with the same text in both decoders', () => {
       frame(OPEN(0), step('environ', 0, u32(0, NONE), list(), str('')), step('exec-login-shell', 1, str('/bin/sh'), list('A=1')), END),
       'record 2 (exec-login-shell): target-env with 1 env strings',
     ],
+    ['chdir-in up and out', frame(OPEN(0), step('chdir-in', 0, u32(0), str('..')), EXEC, END), "record 1 (chdir-in): path has a '..' component"],
+    ['chdir-in up in the middle', frame(OPEN(0), step('chdir-in', 0, u32(0), str('a/../../b')), EXEC, END), "record 1 (chdir-in): path has a '..' component"],
+    ['chdir-in up at the end', frame(OPEN(0), step('chdir-in', 0, u32(0), str('/a/..')), EXEC, END), "record 1 (chdir-in): path has a '..' component"],
+    ['move-mount of no slot', frame(step('move-mount', 0, u32(0), str('/')), EXEC, END), 'record 0 (move-mount): from: slot 0 is not defined (0 defined so far)'],
+    ['open-tree out of turn', frame(step('open-tree', 0, u32(3, CWD), str('/')), EXEC, END), 'record 0 (open-tree): slot: new slot 3, expected 0'],
     ['END without an exec', frame(step('fork', 0), END), 'record 1 (end): no exec before END'],
     ['bytes after END', cat(header(4 + EXEC.length + END.length), EXEC, END, u32(0)), 'record 1 (end): 4 bytes after END'],
   ])('type rules: %s', (_, bytes, reason) => expectRejected(bytes, reason));
