@@ -521,11 +521,13 @@ describe('every --host-tools plan', () => {
     );
   });
 
-  it("builds the view in one piece: a private namespace, your tree as root, the target's on /mnt, each made private before anything is mounted on it, /proc iff it forked, then the directory", () => {
+  it("builds the view in one piece: a private namespace, your tree as root, the target's on /mnt, each made private before anything is mounted on it, /proc iff it entered a PID namespace, then the directory", () => {
     fc.assert(
       fc.property(planned(), ({ plan }) => {
         const at = first(plan.steps, 'unshare-mnt');
-        const fork = first(plan.steps, 'fork');
+        // The one fork: the PID namespace's, or --pty's relay.
+        const forkAt = plan.steps.findIndex((s) => s.op === 'fork' || s.op === 'pty');
+        const fork = joins(plan).some((s) => s.mask.includes('pid')) ? forkAt : -1;
         const [mine, theirs] = plan.steps.filter((s): s is Extract<Step, { op: 'open-tree' }> => s.op === 'open-tree').map((s) => s.slot);
         const expected: Step['op'][] = ['unshare-mnt', 'make-private', 'move-mount', 'fchdir', 'chroot', 'make-private', 'move-mount', 'make-private', ...(fork >= 0 ? ['mount-proc' as const] : []), 'chdir-in'];
         const piece = plan.steps.slice(at, at + expected.length);
@@ -543,7 +545,7 @@ describe('every --host-tools plan', () => {
           { at: theirs },
         ]);
         // Built in the child: after the fork, and after the copy of the target's root.
-        expect(at).toBeGreaterThan(fork);
+        expect(at).toBeGreaterThan(forkAt);
         expect(at).toBeGreaterThan(plan.steps.findIndex((s) => s.op === 'open-tree' && s.slot === theirs));
         expect(indexWhere(plan.steps, (s) => VIEW_OPS.includes(s.op) && s.op !== 'open-tree')).toHaveLength(expected.length - 2);
       }),
