@@ -92,7 +92,7 @@ describe.runIf(enabled)('rootless Podman by name', () => {
 
   afterAll(() => {
     if (base !== '') {
-      spawnSync(AS_OTHER[0]!, [...AS_OTHER.slice(1), 'env', '-i', ...Object.entries(userEnv).map(([k, v]) => `${k}=${v}`), 'podman', 'rm', '-f', '-t', '0', name, created], { timeout: 60_000 });
+      spawnSync(AS_OTHER[0]!, [...AS_OTHER.slice(1), 'env', '-i', ...Object.entries(userEnv).map(([k, v]) => `${k}=${v}`), 'podman', 'rm', '-f', '-t', '0', name, created], { timeout: 60_000, cwd: '/' });
       if (pid > 0) killTree(pid);
       // Podman's pause process holds the user namespace; it outlives every container.
       const pause = Number(readOr(join(runtime, 'libpod/tmp/pause.pid')));
@@ -184,14 +184,14 @@ describe.runIf(enabled)('rootless Podman by name', () => {
     const { nsctl } = nsctlForAnyUser();
     const env = ['env', '-i', ...Object.entries(userEnv).map(([k, v]) => `${k}=${v}`)];
     const show = 'for n in user mnt uts net pid ipc cgroup time; do readlink /proc/self/ns/$n; done; cat /proc/self/setgroups';
-    const entered = spawnSync(AS_OTHER[0]!, [...AS_OTHER.slice(1), ...env, nsctl, '-t', `podman:${name}`, '-a', 'sh', '-c', show], { encoding: 'utf8', timeout: 60_000 });
+    const entered = spawnSync(AS_OTHER[0]!, [...AS_OTHER.slice(1), ...env, nsctl, '-t', `podman:${name}`, '-a', 'sh', '-c', show], { encoding: 'utf8', timeout: 60_000, cwd: '/' });
     // Every namespace of the container's init; the ones the container shares with uid 1000 (its
     // cgroup namespace here, time) were left out of -a, and are the same anyway.
     const ns = (ns: string): string => readlinkSync(`/proc/${pid}/ns/${ns}`);
     expect({ status: entered.status, stderr: entered.stderr }).toEqual({ status: 0, stderr: '' });
     expect(entered.stdout).toBe(`${['user', 'mnt', 'uts', 'net', 'pid', 'ipc', 'cgroup', 'time'].map(ns).join('\n')}\nallow\n`);
     expect(ns('user')).not.toBe(readlinkSync('/proc/self/ns/user'));
-    const listed = spawnSync(AS_OTHER[0]!, [...AS_OTHER.slice(1), ...env, nsctl, '--list-targets'], { encoding: 'utf8', timeout: 60_000 });
+    const listed = spawnSync(AS_OTHER[0]!, [...AS_OTHER.slice(1), ...env, nsctl, '--list-targets'], { encoding: 'utf8', timeout: 60_000, cwd: '/' });
     expect(listed.stdout.split('\n')).toContain(`podman\t${name}\t${id}\t${pid}`);
   });
 

@@ -85,8 +85,13 @@ export async function startProcess(argv: readonly string[], ready: (pid: number)
   throw new Error(`not ready after 4 s: ${argv.join(' ')}`);
 }
 
+/**
+ * Runs argv to completion, from `/`: another user may not reach the checkout (CI clones into a
+ * 0700 directory), and rootless Podman changes back into its working directory after it enters
+ * its user namespace, so a working directory it cannot reach fails it.
+ */
 export function run(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): string {
-  const result = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8', env, timeout: 120_000 });
+  const result = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8', env, timeout: 120_000, cwd: '/' });
   if (result.status !== 0) throw new Error(`${argv.join(' ')} failed (${result.status ?? result.signal}): ${result.stderr}`);
   return result.stdout.trim();
 }
