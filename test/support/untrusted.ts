@@ -65,7 +65,7 @@ export function killTree(pid: number): void {
  * process is what the test needs. Killed in afterAll at the latest.
  */
 export async function startProcess(argv: readonly string[], ready: (pid: number) => boolean, options: { cwd?: string } = {}): Promise<Started> {
-  const child = spawn(argv[0]!, argv.slice(1), { stdio: 'ignore', cwd: options.cwd });
+  const child = spawn(argv[0]!, argv.slice(1), { stdio: 'ignore', cwd: options.cwd ?? '/' });
   const pid = child.pid!;
   const handle: Started = { pid, kill: () => killTree(pid) };
   started.push(handle);
