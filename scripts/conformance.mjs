@@ -300,7 +300,8 @@ const CASES = [
   { as: 'user', args: ['-t', '{P}', '-a', 'true'] },
   { as: 'user', args: ['-t', '{P}', '-r', 'true'] },
   { as: 'user', args: ['-t', '{U}', '-U', '-n', '--preserve-credentials', '--keep-caps', 'grep', 'CapAmb', '/proc/self/status'], v242: E('', 0, 'CapAmb:\t000001ffffffffff\n') },
-  // 2.42 prints CapAmb 0 here (§13.2); nsctl fixes that on purpose (docs/compat.md).
+  // 2.42 prints CapAmb 0 here (docs/upstream.md §13.2); nsctl fixes that on purpose
+  // (docs/compat.md).
   { as: 'user', args: ['-t', '{U}', '-U', '--preserve-credentials', '--keep-caps', 'grep', 'CapAmb', '/proc/self/status'], v242: E('', 0, 'CapAmb:\t000001ffffffffff\n') },
 ];
 
