@@ -1,5 +1,5 @@
 // Namespace types and the kernel's CLONE_NEW* flags. helper/decode.c has the same numbers
-// (NAMESPACE_BITS); test/unit/kernel.test.ts checks that the two agree.
+// (NAMESPACE_BITS); test/kernel/tables.test.ts checks that the two agree.
 
 export type Namespace = 'user' | 'cgroup' | 'ipc' | 'uts' | 'net' | 'pid' | 'mnt' | 'time';
 
