@@ -1,7 +1,7 @@
 /*
  * glibc's strerror(3) texts in the C locale (glibc 2.36), which every nsenter message ends with.
  * musl's own strerror words many of them differently, so the helper carries glibc's.
- * src/kernel/errno.ts has the same table; test/unit/kernel.test.ts compiles this file and
+ * src/kernel/errno.ts has the same table; test/kernel/tables.test.ts compiles this file and
  * compares the two for every number.
  */
 #include <stdio.h>

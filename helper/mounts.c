@@ -16,7 +16,7 @@
 
 #include "helper.h"
 
-/* linux/mount.h's values (Linux 5.2); musl's headers lack them. test/unit/kernel.test.ts compares
+/* linux/mount.h's values (Linux 5.2); musl's headers lack them. test/kernel/tables.test.ts compares
  * these lines with the kernel's headers. */
 #ifndef OPEN_TREE_CLONE
 #define OPEN_TREE_CLONE 0x1

@@ -1,8 +1,10 @@
 /*
  * Built into the ASan + UBSan helper only (scripts/build-helper-asan). The helper reads no
- * environment and nsctl starts it with an empty one, so ASAN_OPTIONS/UBSAN_OPTIONS cannot reach it;
- * the options are compiled in instead. Every finding is fatal and ends in SIGABRT, which the tests
- * see as a death by a signal (and the report is on stderr, which they compare).
+ * environment, and the tests start it with PATH alone (test/support/helper.ts) or through bin/nsctl
+ * with whatever environment the test chose, so ASAN_OPTIONS/UBSAN_OPTIONS cannot be counted on to
+ * reach it; the options are compiled in instead, the same for every run. Every finding is fatal
+ * and ends in SIGABRT, which the tests see as a death by a signal (and the report is on stderr,
+ * which they compare).
  */
 const char *__asan_default_options(void);
 const char *__ubsan_default_options(void);

@@ -73,7 +73,7 @@ function quoted(text: string): string {
 
 /** A `case` pattern list: `--tar|--targ|--targe|--target`. */
 function casePattern(words: readonly string[]): string {
-  // Every long name selects its own option at least (test/unit/cli.test.ts checks the table).
+  // Every long name selects its own option at least (test/cli/parse.test.ts checks the table).
   if (words.length === 0) throw new Error('an option no word selects');
   return words.join('|');
 }

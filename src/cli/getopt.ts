@@ -1,9 +1,9 @@
 // A getopt_long tokeniser with glibc's semantics in `+` (REQUIRE_ORDER) mode, which is how
-// nsenter reads its command line (nsenter-behaviour.md §1, §2). It knows nothing about nsenter:
+// nsenter reads its command line (docs/upstream.md §1, §2). It knows nothing about nsenter:
 // callers give it an option table and act on each event as it comes, in argv order, because
-// upstream acts on each option the moment getopt returns it (§2.5).
+// upstream acts on each option the moment getopt returns it (docs/upstream.md §2.5).
 //
-// Messages are glibc 2.36's, without the `argv[0]: ` prefix (§10.1).
+// Messages are glibc 2.36's, without the `argv[0]: ` prefix (docs/upstream.md §10.1).
 
 /** Whether an option takes an argument: glibc's no_argument / required_argument / optional_argument. */
 export type ArgumentRule = 'none' | 'required' | 'optional';

@@ -3,7 +3,7 @@ import type { CompletionShell } from './table.ts';
 
 /**
  * A file named on the command line that upstream opens *while parsing*, in argv order
- * (nsenter-behaviour.md §2.5): explicit namespace files, `-r DIR`, `-w DIR`. The CLI opens every
+ * (docs/upstream.md §2.5): explicit namespace files, `-r DIR`, `-w DIR`. The CLI opens every
  * one of them, even those a later option supersedes, so that errors come in upstream's order.
  * Options refer to them by their index in `ParseResult.earlyFiles`.
  */

@@ -1,6 +1,6 @@
-// argv → Options, the way nsenter 2.42 reads its command line (nsenter-behaviour.md §1, §2).
+// argv → Options, the way nsenter 2.42 reads its command line (docs/upstream.md §1, §2).
 // Pure: the files upstream opens while parsing are only listed (earlyFiles), in argv order, for
-// the caller to open before it reports anything else (§2.5).
+// the caller to open before it reports anything else (docs/upstream.md §2.5).
 import type { Namespace } from '../kernel/namespaces.ts';
 import { getoptLong, type OptionTable } from './getopt.ts';
 import { TARGET_KINDS, type EarlyFile, type IdChoice, type Options, type ParseResult, type ParseStop, type Source, type TargetName } from './options.ts';
@@ -45,7 +45,7 @@ interface Draft {
   targetInode: bigint | undefined;
   targetName: TargetName | undefined;
   all: boolean;
-  /** The last file named for each namespace (explicit beats bare, §2.6). */
+  /** The last file named for each namespace (explicit beats bare, docs/upstream.md §2.6). */
   namespaceFiles: Partial<Record<Namespace, number>>;
   bareNamespaces: Set<Namespace>;
   rootFile: number | undefined;
@@ -53,7 +53,7 @@ interface Draft {
   wdFile: number | undefined;
   wdBare: boolean;
   wdns: { path: string | undefined } | undefined;
-  /** The first of --wd/--wdns seen, for the exclusivity check (§2.7). */
+  /** The first of --wd/--wdns seen, for the exclusivity check (docs/upstream.md §2.7). */
   firstWdOption: 'w' | 'W' | undefined;
   setuid: IdChoice | undefined;
   setgid: IdChoice | undefined;
@@ -168,7 +168,8 @@ function applyOption(draft: Draft, key: string, value: string | undefined): Pars
     case 'G':
       return setId(draft, key, value ?? '');
     case 'r':
-      // No `=` stripping for -r, unlike the others: upstream's quirk, kept (§2.4, §13.4).
+      // No `=` stripping for -r, unlike the others: upstream's quirk, kept
+      // (docs/upstream.md §2.4, §13.4).
       if (value === undefined) draft.rootBare = true;
       else draft.rootFile = earlyFile(draft, value);
       return undefined;
@@ -225,14 +226,18 @@ function completionStop(value: string): ParseStop {
   return { kind: 'completion', shell };
 }
 
-/** Remembers a file that upstream opens right now, and returns its place in earlyFiles (§2.5). */
+/**
+ * Remembers a file that upstream opens right now, and returns its place in earlyFiles
+ * (docs/upstream.md §2.5).
+ */
 function earlyFile(draft: Draft, path: string): number {
   return draft.earlyFiles.push({ path }) - 1;
 }
 
 /**
- * Since 2.42 the namespace options, -w and -W drop one leading `=`, so `-n=/x` means `/x` (§2.4).
- * Without nsfs-ID support, `=:ID` is just a file named `:ID` (§1 notes).
+ * Since 2.42 the namespace options, -w and -W drop one leading `=`, so `-n=/x` means `/x`
+ * (docs/upstream.md §2.4).
+ * Without nsfs-ID support, `=:ID` is just a file named `:ID` (docs/upstream.md §1, notes).
  */
 function withoutOneEquals(value: string): string {
   return value.startsWith('=') ? value.slice(1) : value;
@@ -240,12 +245,14 @@ function withoutOneEquals(value: string): string {
 
 function enableNamespace(draft: Draft, namespace: Namespace, value: string | undefined): void {
   if (value === undefined) draft.bareNamespaces.add(namespace);
-  // Every file is opened, even one a later option replaces: the last one wins (§2.5).
+  // Every file is opened, even one a later option replaces: the last one wins
+  // (docs/upstream.md §2.5).
   else draft.namespaceFiles[namespace] = earlyFile(draft, withoutOneEquals(value));
 }
 
 function setWorkingDirectory(draft: Draft, key: 'w' | 'W', value: string | undefined): ParseStop | undefined {
-  // Checked before the option's own work, so `-W/x -w/y` fails before /y is opened (§2.7).
+  // Checked before the option's own work, so `-W/x -w/y` fails before /y is opened
+  // (docs/upstream.md §2.7).
   const first = draft.firstWdOption ?? key;
   draft.firstWdOption = first;
   if (first !== key) {
@@ -271,7 +278,7 @@ function wdOptionName(key: 'w' | 'W'): string {
  * -t as in the 2.42 releases: `PID` or `PID:INODE`, and a later -t replaces an earlier one. Every
  * malformed value gets the one sentence 2.42.x prints, `invalid PID argument`; master (after
  * 2.42.2) says `failed to parse PID argument '…': <strerror>` instead and refuses a second -t
- * (§2.8, §10.2, §12).
+ * (docs/upstream.md §2.8, §10.2, §12).
  */
 function setTarget(draft: Draft, value: string): ParseStop | undefined {
   const named = parseTargetName(value);
@@ -303,8 +310,9 @@ export function parseTargetName(value: string): TargetName | undefined {
 }
 
 /**
- * -N: a descriptor number, 0…INT_MAX (§2.8). Upstream silently ignores a negative number (its
- * lower bound of 0 means "no bound", §13.5); we refuse it with the out-of-range message instead.
+ * -N: a descriptor number, 0…INT_MAX (docs/upstream.md §2.8). Upstream silently ignores a negative
+ * number (its lower bound of 0 means "no bound", docs/upstream.md §13.5); we refuse it with the
+ * out-of-range message instead.
  */
 function setNetSocket(draft: Draft, value: string): ParseStop | undefined {
   const what = 'failed to parse file descriptor';
@@ -315,7 +323,10 @@ function setNetSocket(draft: Draft, value: string): ParseStop | undefined {
   return undefined;
 }
 
-/** -S/-G: `follow`, or a number as strtoul_or_err reads it, cast to 32 bits like uid_t (§2.8). */
+/**
+ * -S/-G: `follow`, or a number as strtoul_or_err reads it, cast to 32 bits like uid_t
+ * (docs/upstream.md §2.8).
+ */
 function setId(draft: Draft, key: 'S' | 'G', value: string): ParseStop | undefined {
   let choice: IdChoice;
   if (value === 'follow') {
@@ -348,7 +359,8 @@ function finish(draft: Draft, program: readonly string[]): Options {
     targetName: draft.targetName,
     all: draft.all,
     namespaces,
-    // A bare -r/-w anywhere wins: upstream opens the target's root/cwd after parsing, over the fd (§2.6).
+    // A bare -r/-w anywhere wins: upstream opens the target's root/cwd after parsing, over the fd
+    // (docs/upstream.md §2.6).
     root: directorySource(draft.rootBare, draft.rootFile),
     wd: directorySource(draft.wdBare, draft.wdFile),
     wdns: draft.wdns,

@@ -1,7 +1,9 @@
-// The frames the planner and the helper exchange, as one table (docs/plan-format.md): every record type, its flags, its fields in
-// payload order, and, for steps, the names of its failure texts. The encoder here, the test
-// decoder and dump in test/support/, and helper/decode.c all follow it; a new step type is a row
-// here, a case in the C decoder and one in the C performer.
+// The frames the planner and the helper exchange, as one table (docs/plan-format.md): every record
+// type, its flags, its fields in payload order, and, for steps, the names of its failure texts.
+// The encoder (src/wire/encode.ts), the test decoder and dump (test/support/wire-model.ts) and
+// --explain/--json (src/explain/) follow it; helper/decode.c has the same table in C, and
+// test/kernel/tables.test.ts holds the two to each other. What else a new step type needs is in
+// docs/plan-format.md, "Adding a step type".
 
 export const VERSION = 2;
 export const HEADER_LEN = 16;

@@ -1,12 +1,12 @@
-// Namespace types and the kernel's CLONE_NEW* flags. helper/nsctl-helper.c has the same numbers;
-// test/unit/kernel.test.ts checks that the two agree.
+// Namespace types and the kernel's CLONE_NEW* flags. helper/decode.c has the same numbers
+// (NAMESPACE_BITS); test/kernel/tables.test.ts checks that the two agree.
 
 export type Namespace = 'user' | 'cgroup' | 'ipc' | 'uts' | 'net' | 'pid' | 'mnt' | 'time';
 
 /**
  * Upstream nsenter's table order. It matters: --all walks it, and the second entry pass walks it
  * too, which puts the user namespace first for callers who failed to enter the rest without it
- * (nsenter-behaviour.md §3, steps 12–13).
+ * (docs/upstream.md §3, steps 12–13).
  */
 export const NAMESPACES: readonly Namespace[] = ['user', 'cgroup', 'ipc', 'uts', 'net', 'pid', 'mnt', 'time'];
 

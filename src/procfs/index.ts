@@ -1,5 +1,6 @@
-// What the planner needs to know about this machine and the target, read from /proc. The only
-// stage besides the runner that touches the system; everything it returns is plain data.
+// What the planner needs to know about this machine and the target: read from /proc and /sys, and
+// asked of the helper where only C can learn it (ask.ts). Everything it returns is plain data, for
+// the pure plan stage.
 import { closeSync, existsSync, openSync, readlinkSync, statSync, statfsSync } from 'node:fs';
 import { release } from 'node:os';
 import type { EarlyFile, Options } from '../cli/options.ts';
@@ -312,8 +313,9 @@ function errnoText(error: unknown): string {
 }
 
 /**
- * `-c` (§3 step 7): /sys/fs/cgroup must be cgroup v2; then the target's cgroup path. Without a
- * target the error is upstream's "neither filename nor target pid supplied for cgroup".
+ * `-c` (docs/upstream.md §3, step 7): /sys/fs/cgroup must be cgroup v2; then the target's cgroup
+ * path. Without a target the error is upstream's "neither filename nor target pid supplied for
+ * cgroup".
  */
 function readCgroup(target: number | undefined): CgroupFacts {
   try {

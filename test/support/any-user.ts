@@ -1,8 +1,8 @@
 // Some tests run nsctl or the helper as another user (uid 1000, nobody). That user must be able
 // to reach them, and the checkout may be out of its reach: CI clones into `mktemp -d` (0700), and
 // many home directories are 0700 too. So those runs use copies in a directory every user may
-// enter, made once per test file and removed when its process ends. scripts/conformance.mjs does
-// the same for its uid-1000 cases.
+// enter, made once per test file and removed when its process ends.
+// scripts/conformance-cases.mjs does the same for its uid-1000 cases.
 import { chmodSync, copyFileSync, cpSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';

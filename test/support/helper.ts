@@ -1,12 +1,14 @@
-// The one way tests run the helper (docs/plan-format.md):
+// The one way tests run the helper (docs/plan-format.md), and the one place its path is made:
 //  - `check(bytes)`: `nsctl-helper --check` on bytes;
+//  - `helperCommand(args)`: any other command line, to test the command line itself;
 //  - `run`/`start`: `nsctl-helper run NODE SCRIPT ARG…` with a fake planner — by default NODE is
 //    /bin/sh and SCRIPT a temporary script that writes given plan bytes to descriptor 3 and exits
 //    with a given status, with room for any shell before and after; or any program and script;
 //  - as root, or as another user (the helper and the scripts are then copies in this file's
 //    temporary directory, which every user can reach; the checkout may not be: CI clones into a
 //    0700 directory).
-// NSCTL_TEST_HELPER points every test at another build (the ASan pass sets it).
+// NSCTL_TEST_HELPER points every test at another build (the ASan pass sets it); `prebuiltHelper`
+// names the committed one of any architecture (the qemu-user tests run those).
 import { spawn, spawnSync, type StdioOptions } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { Readable } from 'node:stream';
@@ -18,7 +20,9 @@ import type { Plan } from '../../src/plan/plan.ts';
 import { encodePlan } from '../../src/wire/index.ts';
 
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));
-export const HELPER = resolve(process.env['NSCTL_TEST_HELPER'] || join(REPO, `prebuilds/linux-${process.arch}/nsctl-helper`));
+/** The committed helper for `arch` (process.arch's names), in prebuilds/. */
+export const prebuiltHelper = (arch: string = process.arch): string => join(REPO, `prebuilds/linux-${arch}/nsctl-helper`);
+export const HELPER = resolve(process.env['NSCTL_TEST_HELPER'] || prebuiltHelper());
 export const isRoot = process.getuid?.() === 0;
 export const ci = process.env['CI'] === 'true';
 
@@ -29,11 +33,25 @@ export interface Ran {
   readonly stderr: string;
 }
 
-/** `nsctl-helper --check` with `bytes` on stdin; output as latin1, one character per byte. */
-export function check(bytes: Uint8Array, helper = HELPER): Ran {
-  const r = spawnSync(helper, ['--check'], { input: bytes, encoding: 'latin1', maxBuffer: 256 * 1024 * 1024, timeout: 60_000, killSignal: 'SIGKILL' });
+export interface CommandOptions {
+  /** Default: HELPER. */
+  readonly helper?: string;
+  /** A program that runs the helper, with its arguments before the helper's path (qemu-user). */
+  readonly via?: readonly string[];
+  readonly input?: string | Uint8Array;
+}
+
+/** `nsctl-helper ARGS…` to completion (SIGKILL after 60 s); output as latin1, one character per byte. */
+export function helperCommand(args: readonly string[], options: CommandOptions = {}): Ran {
+  const [program, ...rest] = [...(options.via ?? []), options.helper ?? HELPER, ...args];
+  const r = spawnSync(program!, rest, { input: options.input, encoding: 'latin1', maxBuffer: 256 * 1024 * 1024, timeout: 60_000, killSignal: 'SIGKILL' });
   if (r.error) throw r.error;
   return { status: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** `nsctl-helper --check` with `bytes` on stdin; output as latin1, one character per byte. */
+export function check(bytes: Uint8Array, helper = HELPER, via: readonly string[] = []): Ran {
+  return helperCommand(['--check'], { helper, via, input: bytes });
 }
 
 let dir: string | undefined;

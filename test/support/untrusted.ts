@@ -9,7 +9,7 @@ import { buildSync } from 'esbuild';
 import { afterAll } from 'vitest';
 
 // Re-exported so that these tests, which never run the helper, stay out of the ASan pass's
-// selection (test/integration/asan.test.ts picks files that name the targets support module).
+// selection (test/helper/asan.test.ts picks files that name the targets support module).
 export { rootTestsEnabled } from './targets.ts';
 
 export const OTHER_UID = 1000;

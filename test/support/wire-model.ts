@@ -1,7 +1,7 @@
 // The written-down model of the helper's decoder (helper/decode.c) and dump (helper/dump.c):
 // docs/plan-format.md's "Validation" and "Dump", in the same order with the same texts, driven by
 // the record table in src/kernel/frames.ts. Tests hold the C decoder to it byte for byte
-// (test/property/wire.property.test.ts, test/unit/wire.test.ts). Only tests import it.
+// (test/wire/encode.property.test.ts, test/helper/frames.test.ts). Only tests import it.
 import {
   BASE_CWD,
   HEADER_LEN,

@@ -9,14 +9,14 @@
 //  - `run` under qemu-user gets as far as the planner's seccomp filter, which qemu-user refuses
 //    (it does not emulate seccomp for its guest): the helper then refuses to start the planner, as
 //    it must on any kernel without seccomp filters. Nothing of the plan runs there, so the steps
-//    are tested with the native helper (test/unit/helper-hardening.test.ts).
+//    are tested with the native helper (test/helper/hardening.test.ts).
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { encodePlan } from '../../src/wire/index.ts';
-import { REPO, tempFile } from '../support/helper.ts';
+import { helperCommand, prebuiltHelper, REPO, tempFile, type Ran } from '../support/helper.ts';
 import { toolsPresent } from '../support/pack.ts';
 import { modelCheck, validPlan } from '../support/wire-model.ts';
 
@@ -29,7 +29,6 @@ const HELPERS = [
   { arch: 's390x', qemu: 's390x', machine: 0x16, unames: ['s390x'] },
 ] as const;
 const FOREIGN = HELPERS.filter((h) => h.arch !== process.arch);
-const helperOf = (arch: string): string => join(REPO, `prebuilds/linux-${arch}/nsctl-helper`);
 
 describe('prebuilds/machines', () => {
   const lines = readFileSync(join(REPO, 'prebuilds/machines'), 'latin1').split('\n');
@@ -41,7 +40,7 @@ describe('prebuilds/machines', () => {
   });
 
   it.each(HELPERS.map((h) => [h.arch, h] as const))('linux-%s: the ident is the first line, its machine stamped in, and the ELF header names that machine', (_, { arch, machine }) => {
-    const bytes = readFileSync(helperOf(arch));
+    const bytes = readFileSync(prebuiltHelper(arch));
     expect(bytes.indexOf(0x0a)).toBe(15);
     expect(bytes.subarray(9, 15).toString('latin1').replace(/\0+$/, '')).toBe(arch);
     const ident = Buffer.from(bytes.subarray(0, 15).filter((b) => b !== 0)).toString('latin1');
@@ -57,7 +56,7 @@ describe('prebuilds/machines', () => {
   it.runIf(toolsPresent('dash', 'bash', 'busybox')).each(HELPERS.map((h) => h.arch))('linux-%s: `IFS= read -r x < helper` is the ident in dash, bash and busybox sh', (arch) => {
     const ident = lines.find((l) => l.split(' ')[1] === `linux-${arch}`)!.split(' ')[2]!;
     for (const sh of shells) {
-      const r = spawnSync(sh[0]!, [...sh.slice(1), '-c', 'IFS= read -r x < "$1"; printf %s "$x"', 'sh', helperOf(arch)], { encoding: 'latin1' });
+      const r = spawnSync(sh[0]!, [...sh.slice(1), '-c', 'IFS= read -r x < "$1"; printf %s "$x"', 'sh', prebuiltHelper(arch)], { encoding: 'latin1' });
       expect(r.stdout, sh.join(' ')).toBe(ident);
     }
   });
@@ -71,11 +70,8 @@ describe('prebuilds/machines', () => {
 const haveQemu = toolsPresent(...FOREIGN.map((h) => `qemu-${h.qemu}-static`));
 
 describe.runIf(haveQemu)('foreign helpers under qemu-user', () => {
-  const qemu = (h: (typeof HELPERS)[number], args: string[], input?: Uint8Array): { status: number | null; signal: string | null; stdout: string; stderr: string } => {
-    const r = spawnSync(`qemu-${h.qemu}-static`, [helperOf(h.arch), ...args], { input, encoding: 'latin1', timeout: 60_000, killSignal: 'SIGKILL', maxBuffer: 64 * 1024 * 1024 });
-    if (r.error) throw r.error;
-    return { status: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
-  };
+  const qemu = (h: (typeof HELPERS)[number], args: string[], input?: Uint8Array): Ran =>
+    helperCommand(args, { helper: prebuiltHelper(h.arch), via: [`qemu-${h.qemu}-static`], input });
 
   it.each(FOREIGN.map((h) => [h.arch, h] as const))("linux-%s: --check prints the model's dump for valid plans and its reason for damaged ones", (_, h) => {
     const plans = fc.sample(validPlan, { numRuns: 25, seed: 42 });

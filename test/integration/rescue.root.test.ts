@@ -1,8 +1,9 @@
-// nsctl in a stripped-down rescue system (issue 5): a root made by scripts/make-rescue-root from
-// busybox-static, the node binary and its libraries, and the packed nsctl. It is entered with
-// chroot from a private mount namespace, bind-mounted read-only, with proc mounted inside so the
-// target — started outside, on the host — is visible as /proc/PID. No /bin/bash, no /etc/passwd
-// entry for root, and the environment holds PATH only: SHELL, TERM and HOME are unset.
+// nsctl in a stripped-down rescue system (docs/packaging.md, "Rescue systems"): a root made by
+// scripts/make-rescue-root from busybox-static, the node binary and its libraries, and the packed
+// nsctl. It is entered with chroot from a private mount namespace, bind-mounted read-only, with
+// proc mounted inside so the target — started outside, on the host — is visible as /proc/PID. No
+// /bin/bash, no /etc/passwd entry for root, and the environment holds PATH only: SHELL, TERM and
+// HOME are unset.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';

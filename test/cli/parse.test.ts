@@ -1,4 +1,4 @@
-// The command-line parser against nsenter 2.42's rules (nsenter-behaviour.md §1, §2, §10.2, §13).
+// The command-line parser against nsenter 2.42's rules (docs/upstream.md §1, §2, §10.2, §13).
 import { describe, expect, test } from 'vitest';
 import packageJson from '../../package.json' with { type: 'json' };
 import { shortOptionsFrom } from '../../src/cli/getopt.ts';
@@ -23,7 +23,7 @@ function earlyPaths(argv: readonly string[]): string[] {
 const usage = (message: string | undefined): ParseStop => ({ kind: 'usage', message });
 const error = (message: string): ParseStop => ({ kind: 'error', message });
 
-describe('getopt complaints (glibc 2.36 wording, §10.2)', () => {
+describe('getopt complaints (glibc 2.36 wording, docs/upstream.md §10.2)', () => {
   test.each<[string[], string]>([
     [['-x'], "invalid option -- 'x'"],
     [['-ax'], "invalid option -- 'x'"],
@@ -73,7 +73,7 @@ describe('getopt complaints (glibc 2.36 wording, §10.2)', () => {
   });
 });
 
-describe('long option names (§1 notes)', () => {
+describe('long option names (docs/upstream.md §1, notes)', () => {
   test('an unambiguous prefix selects the option', () => {
     expect(options(['--pres']).preserveCredentials).toBe(true);
     expect(options(['--user-p']).userParent).toBe(true);
@@ -97,7 +97,7 @@ describe('long option names (§1 notes)', () => {
   });
 });
 
-describe('clusters and optional arguments (§2.1–2.3)', () => {
+describe('clusters and optional arguments (docs/upstream.md §2.1–§2.3)', () => {
   test('-mu reads u as the mount namespace file', () => {
     expect(options(['-mu']).namespaces).toEqual({ mnt: { from: 'file', early: 0 } });
     expect(earlyPaths(['-mu'])).toEqual(['u']);
@@ -139,7 +139,7 @@ describe('clusters and optional arguments (§2.1–2.3)', () => {
   });
 });
 
-describe('leading = (2.42, §2.4)', () => {
+describe('leading = (2.42, docs/upstream.md §2.4)', () => {
   test.each<[string[], string]>([
     [['-n=/proc/1/ns/net'], '/proc/1/ns/net'],
     [['--net==/x'], '/x'],
@@ -150,7 +150,7 @@ describe('leading = (2.42, §2.4)', () => {
     [['-U=:42'], ':42'],
     [['-w=/x'], '/x'],
     [['--wd==/x'], '/x'],
-    // -r keeps its = (upstream's quirk, §13.4): `-r=/` opens "=/".
+    // -r keeps its = (upstream's quirk, docs/upstream.md §13.4): `-r=/` opens "=/".
     [['-r=/'], '=/'],
     [['--root==/'], '=/'],
   ])('%j opens %j', (argv, path) => {
@@ -164,7 +164,7 @@ describe('leading = (2.42, §2.4)', () => {
   });
 });
 
-describe('bare flags and files (§2.5, §2.6)', () => {
+describe('bare flags and files (docs/upstream.md §2.5, §2.6)', () => {
   test('an explicit file beats a bare flag, in either order', () => {
     expect(options(['-n', '--net=/x']).namespaces.net).toEqual({ from: 'file', early: 0 });
     expect(options(['--net=/x', '-n']).namespaces.net).toEqual({ from: 'file', early: 0 });
@@ -224,7 +224,7 @@ describe('bare flags and files (§2.5, §2.6)', () => {
   });
 });
 
-describe('--wd and --wdns exclude each other (§2.7)', () => {
+describe('--wd and --wdns exclude each other (docs/upstream.md §2.7)', () => {
   test.each<[string[], string]>([
     [['-w', '-W/usr'], 'options --wd and --wdns cannot be combined'],
     [['-W/usr', '-w'], 'options --wdns and --wd cannot be combined'],
@@ -245,7 +245,7 @@ describe('--wd and --wdns exclude each other (§2.7)', () => {
   });
 });
 
-describe('help and version stop where they stand (§2.5)', () => {
+describe('help and version stop where they stand (docs/upstream.md §2.5)', () => {
   test.each<[string[], ParseStop]>([
     [['-h'], { kind: 'help' }],
     [['--help'], { kind: 'help' }],
@@ -268,7 +268,7 @@ describe('help and version stop where they stand (§2.5)', () => {
   });
 });
 
-describe('-S and -G (strtoul_or_err, uid_t cast, §2.8)', () => {
+describe('-S and -G (strtoul_or_err, uid_t cast, docs/upstream.md §2.8)', () => {
   test.each<[string, number]>([
     ['0', 0],
     ['1000', 1000],
@@ -317,7 +317,7 @@ describe('-S and -G (strtoul_or_err, uid_t cast, §2.8)', () => {
   });
 });
 
-describe('-t as the 2.42 releases read it (§2.8, §10.2)', () => {
+describe('-t as the 2.42 releases read it (docs/upstream.md §2.8, §10.2)', () => {
   test.each<[string, number, bigint | undefined]>([
     ['1', 1, undefined],
     ['6160', 6160, undefined],
@@ -344,7 +344,7 @@ describe('-t as the 2.42 releases read it (§2.8, §10.2)', () => {
   });
 });
 
-describe('-N (§2.8, §13.5)', () => {
+describe('-N (docs/upstream.md §2.8, §13.5)', () => {
   test.each<[string, number]>([
     ['0', 0],
     ['3', 3],

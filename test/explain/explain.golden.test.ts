@@ -4,7 +4,7 @@
 //
 // To change the files on purpose, after changing the wording or the document:
 //
-//   NSCTL_UPDATE_GOLDEN=1 npx vitest run test/explain/golden.test.ts     (or: npm run golden)
+//   NSCTL_UPDATE_GOLDEN=1 npx vitest run test/explain/explain.golden.test.ts     (or: npm run golden)
 //
 // then read the diff of test/explain/golden/ before committing it.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';

@@ -1,13 +1,12 @@
 // One full pass of the helper's tests with the ASan + UBSan build: scripts/build-helper-asan, then
-// the test files that run the helper through test/support/helper.ts once more in a nested vitest,
-// with NSCTL_TEST_HELPER pointing at the sanitized binary (and NSCTL_HELPER too, for any file that
-// starts nsctl). Any sanitizer report aborts the helper (helper/fuzz/sanitizer-options.c), which
-// fails the test that ran it.
+// the test files listed below by path once more in a nested vitest, with NSCTL_TEST_HELPER pointing
+// at the sanitized binary (and NSCTL_HELPER too, for any file that starts nsctl). Any sanitizer
+// report aborts the helper (helper/fuzz/sanitizer-options.c), which fails the test that ran it.
 //
 // It must not run beside the first pass (tests that stop and start shared daemons would race their
 // own twins), so it runs only when asked, on its own:
 //
-//   NSCTL_TEST_ASAN=1 npx vitest run test/integration/asan.test.ts     (a separate step in .ci/run)
+//   NSCTL_TEST_ASAN=1 npx vitest run test/helper/asan.test.ts     (a separate step in .ci/run)
 //
 // Asked for, it needs clang and libclang-rt-14-dev and fails without them. The files run one at a
 // time: the sanitized helper is slower, and some tests are timing-sensitive.
@@ -21,15 +20,21 @@ const nested = process.env['NSCTL_ASAN_PASS'] === '1';
 const haveClang = spawnSync('clang', ['--version']).status === 0;
 const wanted = process.env['NSCTL_TEST_ASAN'] === '1';
 
-/** The files that run the helper binary, all through test/support/helper.ts (HELPER, check, run). */
+/**
+ * The files whose subject is the helper binary, each running it through test/support/helper.ts
+ * (HELPER, check, run). By path, never by a pattern: a new file joins the pass by being added here.
+ * Not here: the prebuilt helpers under qemu (test/helper/prebuilds.test.ts), the fuzzer, which has
+ * sanitizers of its own (test/helper/decode.fuzz.test.ts), and files that only ask `--check`
+ * whether a plan of theirs is valid (test/plan/build.property.test.ts).
+ */
 const HELPER_TESTS = [
-  'test/property/wire.property.test.ts',
-  'test/unit/exec-context.test.ts',
-  'test/unit/helper-hardening.test.ts',
-  'test/unit/pty.test.ts',
-  'test/unit/kernel.test.ts',
-  'test/unit/mounts.test.ts',
-  'test/unit/wire.test.ts',
+  'test/helper/frames.test.ts',
+  'test/helper/hardening.test.ts',
+  'test/helper/exec-context.test.ts',
+  'test/helper/pty.test.ts',
+  'test/helper/mounts.test.ts',
+  'test/kernel/tables.test.ts',
+  'test/wire/encode.property.test.ts',
 ];
 
 describe.runIf(!nested && wanted)('the helper tests against the ASan + UBSan helper', () => {

@@ -123,7 +123,8 @@ os.execvp('sleep', ['sleep', '1000'])
       'rmdir /sys/fs/cgroup/nsctl-parity',
     ].join('\n');
     const r = spawnSync('unshare', ['-m', 'sh', '-c', script], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-    // stdin is still ours, and no cgroup file (upstream leaks cgroup.procs, §13.1) is open.
+    // stdin is still ours, and no cgroup file is open (upstream leaks cgroup.procs,
+    // docs/upstream.md §13.1).
     expect([r.stdout, r.status]).toEqual(['0::/nsctl-parity\nstdin-data\n0\n', 0]);
   });
 

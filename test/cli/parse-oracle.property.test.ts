@@ -1,5 +1,5 @@
 // parseArgs against the real nsenter (Debian's util-linux 2.38.1) for usage errors only, on the
-// command lines where 2.38.1 and 2.42 agree (nsenter-behaviour.md §10.2, §12). Each command line
+// command lines where 2.38.1 and 2.42 agree (docs/upstream.md §10.2, §12). Each command line
 // is first checked against 2.38.1's option table with our own getopt: it is run only if 2.38.1
 // must stop with the same complaint before doing anything, so nsenter never gets as far as
 // running a program. A `-t 99999999 -m` prefix is a second guard: were parsing ever to succeed,
@@ -89,7 +89,7 @@ function expectedFrom2381(argv: readonly string[]): Expected | undefined {
 
 /**
  * The two versions agree on `argv` when getopt reads it the same way with either option table
- * up to where 2.38.1 stops (the option handlers allowed above behave alike, §12).
+ * up to where 2.38.1 stops (the option handlers allowed above behave alike, docs/upstream.md §12).
  */
 function versionsAgree(argv: readonly string[], expected: Expected): boolean {
   const events = [...getoptLong(argv, NSENTER_OPTIONS)].slice(0, expected.events.length);

@@ -3,7 +3,7 @@
 // caller's), the relay both ways with the end of a pipe as the terminal's end of file, nothing
 // lost when the program ends, exit status and signals passed on, SIGTERM and a closed stdout, one
 // child, and the checks on a directory the target controls. The caller's terminal itself (raw
-// mode, window size, keys) is tried in tmux: test/integration/pty.test.ts.
+// mode, window size, keys) is tried in tmux: test/integration/pty.root.test.ts.
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';

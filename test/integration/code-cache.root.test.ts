@@ -1,6 +1,7 @@
-// bin/nsctl's V8 code cache (issue 6): written once by the bundle's owner after a run that reached
-// the helper, used only while it matches the bundle and is as trusted as the bundle, and never in
-// the way: a missing, stale, damaged or untrusted cache means compiling from source, as before.
+// bin/nsctl's V8 code cache (docs/packaging.md, "The code cache nsctl writes next to its bundle"):
+// written once by the bundle's owner after a run that reached the helper, used only while it
+// matches the bundle and is as trusted as the bundle, and never in the way: a missing, stale,
+// damaged or untrusted cache means compiling from source, as before.
 // Every run here must still enter the target and print its hostname.
 import { spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, copyFileSync, cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, symlinkSync, writeFileSync } from 'node:fs';

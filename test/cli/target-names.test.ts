@@ -1,4 +1,4 @@
-// `-t KIND:NAME` and `--list-targets` on the command line (issue 8): extensions that change the
+// `-t KIND:NAME` and `--list-targets` on the command line (docs/targets.md): extensions that change the
 // meaning of no command line nsenter 2.42 accepts.
 import { describe, expect, test } from 'vitest';
 import { parseArgs } from '../../src/cli/index.ts';

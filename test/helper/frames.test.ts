@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import type { Step } from '../../src/plan/plan.ts';
 import { nsFactsQuery as encodeNsFactsQuery } from '../../src/procfs/ask.ts';
 import { encodePlan, MAX_LIST_STRINGS, planRecord } from '../../src/wire/index.ts';
-import { check, ci, HELPER, isRoot, nodePlanner, run, shPlanner, until } from '../support/helper.ts';
+import { check, ci, HELPER, helperCommand, isRoot, nodePlanner, run, shPlanner, until } from '../support/helper.ts';
 import { decodeAnswerFrame, decodeQueryFrame, modelCheck } from '../support/wire-model.ts';
 
 // ---- Raw bytes ---------------------------------------------------------------------------------
@@ -85,7 +85,7 @@ describe('the helper binary', () => {
     [['run'], 'run needs NODE and SCRIPT'],
     [['run', '/bin/sh'], 'run needs NODE and SCRIPT'],
   ])('%j: says what is wrong, prints the usage line and exits 2', (args, what) => {
-    const r = spawnSync(HELPER, args, { encoding: 'utf8', input: '' });
+    const r = helperCommand(args, { input: '' });
     expect({ status: r.status, stdout: r.stdout, stderr: r.stderr }).toStrictEqual({ status: 2, stdout: '', stderr: `nsctl-helper: ${what}\n${usage}` });
   });
 

@@ -1,7 +1,7 @@
 // The rules of src/targets/trust.ts — whose files a resolver believes — as a pure function over
 // generated owners and modes, and on real files of the user running the tests: group- or
 // world-writable directories, a FIFO, a symbolic link, an oversized file, a sticky directory.
-// The attacks themselves, as another user, are in test/integration/forged-targets.test.ts.
+// The attacks themselves, as another user, are in test/targets/forged-state.root.test.ts.
 import fc from 'fast-check';
 import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
