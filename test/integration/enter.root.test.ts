@@ -1,8 +1,14 @@
 // End to end, as root: real targets made with unshare, entered with nsctl, observed from inside,
 // and the same command lines run under /usr/bin/nsenter must print the same.
+import { spawnSync } from 'node:child_process';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ALL_NAMESPACES, nsctl, nsenter, nsLink, rootTestsEnabled, startTarget, type Target } from '../support/targets.ts';
+import { ALL_NAMESPACES, NSCTL, NSENTER, nsctl, nsenter, nsLink, rootTestsEnabled, startTarget, type Target } from '../support/targets.ts';
 
+const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const SHOW_NS = ALL_NAMESPACES.map((ns) => `readlink /proc/self/ns/${ns}`).join('; ');
 
 describe.runIf(rootTestsEnabled())('entering a target made with unshare', () => {
@@ -12,7 +18,8 @@ describe.runIf(rootTestsEnabled())('entering a target made with unshare', () => 
     [plain, mapped] = await Promise.all([
       startTarget({
         unshare: ['-m', '-u', '-i', '-n', '-C', '-T', '--fork', '--pid', '--mount-proc', '--boottime', '1000000'],
-        setup: 'hostname nsctl-plain; mkdir -p /tmp/nsctl-wd && cd /tmp/nsctl-wd',
+        // Its working directory on a tmpfs of its own mount namespace: nothing is left on the host.
+        setup: 'hostname nsctl-plain; mount -t tmpfs nsctl-wd /mnt && mkdir /mnt/nsctl-wd && cd /mnt/nsctl-wd',
       }),
       startTarget({
         unshare: ['-U', '--map-root-user', '-m', '-u', '-n', '--fork', '--pid', '--mount-proc'],
@@ -115,5 +122,36 @@ describe.runIf(rootTestsEnabled())('entering a target made with unshare', () => 
     const result = nsctl(['-t', String(plain.pid), '-a', 'sh', '-c', 'ls /proc/self/fd']);
     const theirs = nsenter(['-t', String(plain.pid), '-a', 'sh', '-c', 'ls /proc/self/fd']);
     expect(result.stdout).toBe(theirs.stdout);
+  });
+
+  // docs/security.md, threat 4, "Not handled": both as nsenter, and worth knowing.
+  it('with -r and neither -w nor -W, starts the program in the caller\'s working directory, outside the new root, as nsenter', () => {
+    const ours = spawnSync(NSCTL, ['-t', String(plain.pid), '-u', '-r', '/bin/pwd'], { cwd: '/usr/share', encoding: 'utf8' });
+    const theirs = spawnSync(NSENTER, ['-t', String(plain.pid), '-u', '-r', '/bin/pwd'], { cwd: '/usr/share', encoding: 'utf8' });
+    expect([ours.stdout, ours.status]).toEqual([theirs.stdout, theirs.status]);
+    expect(ours.stdout).toBe('/usr/share\n');
+  });
+
+  it('resolves --wdns inside the new root, where a /proc magic link still leads out of it, as nsenter', () => {
+    // A root holding only busybox and an empty /proc, with proc mounted there in a mount namespace
+    // of the test's own; /proc/$$/cwd inside it is the working directory of the shell that runs
+    // nsctl: this checkout, outside the new root.
+    const root = mkdtempSync(join(tmpdir(), 'nsctl-wdns-'));
+    try {
+      mkdirSync(join(root, 'bin'));
+      mkdirSync(join(root, 'proc'));
+      copyFileSync('/bin/busybox', join(root, 'bin/busybox'));
+      chmodSync(join(root, 'bin/busybox'), 0o755);
+      const line = (tool: string) =>
+        spawnSync('unshare', ['-m', 'sh', '-c', `mount --make-rprivate / && mount -t proc proc ${root}/proc && ${tool} --uts=/proc/self/ns/uts --root=${root} --wdns=/proc/$$/cwd /bin/busybox ls -d package.json src`], {
+          encoding: 'utf8',
+          cwd: REPO,
+        });
+      const ours = line(NSCTL);
+      expect([ours.stdout, ours.stderr, ours.status]).toEqual(['package.json\nsrc\n', '', 0]);
+      expect(ours.stdout).toBe(line(NSENTER).stdout);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });

@@ -277,6 +277,17 @@ describe.runIf(rootTestsEnabled())('the installed package, with no compiler anyw
       });
     });
 
+    // docs/security.md, threat 14: another user may own the directory TMPDIR or XDG_RUNTIME_DIR
+    // names (root's, after `su` without `-`), and swap a named copy between the write and the exec.
+    it('never puts its copy where TMPDIR or XDG_RUNTIME_DIR point, even in a place that allows exec', () => {
+      const result = inNamespace(
+        `${places('noexec')}; mkdir -p /mnt/theirs && mount -t tmpfs -o mode=0777 nsctl-theirs /mnt/theirs && chown 1000:1000 /mnt/theirs`,
+        `TMPDIR=/mnt/theirs XDG_RUNTIME_DIR=/mnt/theirs node /mnt/nsctl/bin/nsctl -t ${target.pid} -n -u true || true; echo "left: $(ls -A /mnt/theirs)"`,
+      );
+      expect(result.stdout).toBe('left: \n');
+      expect(result.stderr).toMatch(/^nsctl: cannot execute .* found no place for a private copy/);
+    });
+
     it('says to run it with node when bin/nsctl itself is started from a noexec mount', () => {
       const result = inNamespace(places('exec'), `sh /mnt/nsctl/bin/nsctl -t ${target.pid} -n -u true`);
       expect(result).toEqual({
