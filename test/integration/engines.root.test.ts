@@ -2,7 +2,7 @@
 // a bare containerd, running containers of a busybox image made offline. Each target is entered
 // by name, ID and prefix, and what the shell sees inside (hostname, /proc/self/ns/*) is compared
 // with what the engine reports. afterAll stops every container and daemon this file started, by
-// PID, also when a test fails.
+// PID, and deletes the engines directory, also when a test fails.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -118,9 +118,10 @@ describe.runIf(enginesEnabled())('container targets by name, against real engine
     spawnSync('ip', ['netns', 'del', netns]);
     // Without the lock, the daemons are another run's: leave them alone.
     if (readFileSyncOr(`${LOCK}/pid`) !== String(process.pid)) return;
-    const stop = spawnSync(ENGINES, ['stop', 'all'], { env, encoding: 'utf8', timeout: 120_000 });
+    // `clean` also takes down the engines directory and the mount dockerd leaves on it.
+    const stop = spawnSync(ENGINES, ['clean'], { env, encoding: 'utf8', timeout: 120_000 });
     rmSync(LOCK, { recursive: true, force: true });
-    if (stop.status !== 0) throw new Error(`scripts/engines stop all: ${stop.stderr}`);
+    if (stop.status !== 0) throw new Error(`scripts/engines clean: ${stop.stderr}`);
   }, 180_000);
 
   it('enters a docker container by name, full ID and ID prefix, as the engine reports it', () => {
