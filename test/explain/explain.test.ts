@@ -10,12 +10,9 @@ import { NAMESPACES, type Namespace } from '../../src/kernel/namespaces.ts';
 import { buildPlan, enabledNamespaces, type Plan, type Step } from '../../src/plan/index.ts';
 import { preflight } from '../../src/preflight/index.ts';
 import { readStartTime, type SystemFacts } from '../../src/procfs/index.ts';
+import { NO_OPTIONS } from '../support/options.ts';
 
-const none: Options = {
-  target: undefined, all: false, namespaces: {}, root: undefined, wd: undefined, wdns: undefined, setuid: undefined,
-  setgid: undefined, preserveCredentials: false, keepCaps: false, noFork: false, env: false, joinCgroup: false,
-  netSocket: undefined, userParent: false, followContext: false, program: ['true'],
-};
+const none: Options = { ...NO_OPTIONS, program: ['true'] };
 const facts: SystemFacts = { supported: new Set(NAMESPACES), targetUserNsIsOurs: true, pidfdSetns: true, target: { ok: true, start: 5n } };
 const T = { from: 'target' } as const;
 

@@ -7,42 +7,19 @@
 // Everything is removed afterwards: the containers, Podman's pause process, the directories, and
 // the /etc/subuid and /etc/subgid lines if this file added them.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, symlinkSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseArgs } from '../../src/cli/index.ts';
 import { listTargets, listTargetsText, resolveNamedTarget } from '../../src/targets/index.ts';
-import { AS_OTHER, OTHER_UID, killTree, rootTestsEnabled, run, startProcess, toolsPresent, writeResolverProbe, type Started } from '../support/untrusted.ts';
+import { AS_OTHER, OTHER_UID, ensureSubIds, killTree, removeSubIds, rootTestsEnabled, run, startProcess, toolsPresent, writeResolverProbe, type Started } from '../support/untrusted.ts';
 import { nsctlForAnyUser } from '../support/any-user.ts';
 
 const enabled = rootTestsEnabled() && toolsPresent(['podman', 'newuidmap', 'newgidmap', 'setpriv', 'busybox', 'tar']);
 const S = Math.random().toString(36).slice(2, 8);
-const SUBID_LINE = `${OTHER_UID}:300000:65536`;
 
-/** Subordinate ids for uid 1000 (rootless Podman needs them): added when missing, and noted. */
-function ensureSubIds(): string[] {
-  const added: string[] = [];
-  const name = spawnSync('getent', ['passwd', String(OTHER_UID)], { encoding: 'utf8' }).stdout.split(':')[0];
-  for (const file of ['/etc/subuid', '/etc/subgid']) {
-    const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
-    const has = text.split('\n').some((line) => line.startsWith(`${OTHER_UID}:`) || (name !== undefined && name !== '' && line.startsWith(`${name}:`)));
-    if (has) continue;
-    writeFileSync(file, `${text}${text === '' || text.endsWith('\n') ? '' : '\n'}${SUBID_LINE}\n`);
-    added.push(file);
-  }
-  return added;
-}
-
-function removeSubIds(files: readonly string[]): void {
-  for (const file of files) {
-    const lines = readFileSync(file, 'utf8').split('\n');
-    const at = lines.indexOf(SUBID_LINE);
-    if (at >= 0) lines.splice(at, 1);
-    writeFileSync(file, lines.join('\n'));
-  }
-}
 
 describe.runIf(enabled)('rootless Podman by name', () => {
   let base = '';

@@ -10,52 +10,18 @@
 //    namespaces with uid 1000 (left out by -a), and its setgroups is "deny" (the hint).
 // Every check is from inside (readlink /proc/self/ns/*, id) and, where Debian's nsenter runs the
 // same command line, beside nsenter's output. /etc/subuid and /etc/subgid get uid 1000's line only
-// if they lack one, and lose it again as soon as the targets exist (test/integration/
-// rootless-podman.test.ts does the same; .ci/run adds the line for good, so in CI neither edits).
-import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+// if they lack one, and lose it again as soon as the targets exist (ensureSubIds in
+// test/support/untrusted.ts).
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nsctlForAnyUser } from '../support/any-user.ts';
 import { NSCTL, NSENTER, nsLink, rootTestsEnabled, run, startTarget, type Run, type Target } from '../support/targets.ts';
+import { AS_OTHER, OTHER_UID, ensureSubIds, removeSubIds, toolsPresent } from '../support/untrusted.ts';
 
-const OTHER_UID = 1000;
-const AS_OTHER = ['setpriv', `--reuid=${OTHER_UID}`, `--regid=${OTHER_UID}`, '--clear-groups'];
-const SUBID_LINE = `${OTHER_UID}:300000:65536`;
 const NAMESPACES = ['user', 'mnt', 'uts', 'net', 'pid', 'ipc', 'cgroup', 'time'] as const;
 const SHOW = `for n in ${NAMESPACES.join(' ')}; do readlink /proc/self/ns/$n; done; id -u`;
 
-/** Under CI=true a missing tool fails the file; elsewhere it is skipped. */
-function toolsPresent(tools: readonly string[]): boolean {
-  const missing = tools.filter((tool) => spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0);
-  if (missing.length === 0) return true;
-  if (process.env['CI'] === 'true') throw new Error(`CI=true: these tests need ${missing.join(', ')}`);
-  return false;
-}
-
 const enabled = rootTestsEnabled() && toolsPresent(['unshare', 'setpriv', 'newuidmap', 'newgidmap', NSENTER]);
-
-/** uid 1000's subordinate ids, added where missing; the files that got a line. */
-function ensureSubIds(): string[] {
-  const added: string[] = [];
-  const name = spawnSync('getent', ['passwd', String(OTHER_UID)], { encoding: 'utf8' }).stdout.split(':')[0];
-  for (const file of ['/etc/subuid', '/etc/subgid']) {
-    const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
-    const has = text.split('\n').some((line) => line.startsWith(`${OTHER_UID}:`) || (name !== undefined && name !== '' && line.startsWith(`${name}:`)));
-    if (has) continue;
-    writeFileSync(file, `${text}${text === '' || text.endsWith('\n') ? '' : '\n'}${SUBID_LINE}\n`);
-    added.push(file);
-  }
-  return added;
-}
-
-function removeSubIds(files: readonly string[]): void {
-  for (const file of files) {
-    const lines = readFileSync(file, 'utf8').split('\n');
-    const at = lines.indexOf(SUBID_LINE);
-    if (at >= 0) lines.splice(at, 1);
-    writeFileSync(file, lines.join('\n'));
-  }
-}
 
 const ENV = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C' };
 

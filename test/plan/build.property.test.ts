@@ -7,6 +7,7 @@ import { NAMESPACES, type Namespace } from '../../src/kernel/namespaces.ts';
 import { buildPlan, enabledNamespaces, type Plan, type PlanResult, type Step } from '../../src/plan/index.ts';
 import type { HostToolsFacts, SystemFacts } from '../../src/procfs/index.ts';
 import { anyText } from '../support/wire-model.ts';
+import { NO_OPTIONS } from '../support/options.ts';
 import { encodePlan, planRecord } from '../../src/wire/index.ts';
 import { check } from '../support/helper.ts';
 
@@ -299,25 +300,7 @@ describe('a nested target, entered by the unprivileged owner of its user namespa
     const owner = fc.oneof(fc.constantFrom<bigint | 'own'>(...chain), fc.constant<bigint | 'own'>('own'));
     return fc.record({ chain: fc.constant(chain), owners: fc.record(Object.fromEntries(OTHER.map((ns) => [ns, owner]))) });
   });
-  const base: Options = {
-    target: 7,
-    all: false,
-    namespaces: {},
-    root: undefined,
-    wd: undefined,
-    wdns: undefined,
-    setuid: undefined,
-    setgid: undefined,
-    preserveCredentials: true,
-    keepCaps: false,
-    noFork: false,
-    env: false,
-    joinCgroup: false,
-    netSocket: undefined,
-    userParent: false,
-    followContext: false,
-    program: ['true'],
-  };
+  const base: Options = { ...NO_OPTIONS, target: 7, preserveCredentials: true, program: ['true'] };
   const planned = fc
     .record({ tree, all: fc.boolean(), picked: fc.subarray(OTHER, { minLength: 1 }), preserve: fc.boolean(), pidfd: fc.boolean(), noFork: fc.boolean(), env: fc.boolean() })
     .map(({ tree, all, picked, preserve, pidfd, noFork, env }) => {

@@ -3,26 +3,9 @@ import { describe, expect, it } from 'vitest';
 import type { Options } from '../../src/cli/options.ts';
 import { buildPlan, hostToolsRefusal, LOADER_VARIABLES, type Plan, type Step } from '../../src/plan/index.ts';
 import type { HostToolsFacts, SystemFacts } from '../../src/procfs/index.ts';
+import { NO_OPTIONS } from '../support/options.ts';
 
-const none: Options = {
-  target: undefined,
-  all: false,
-  namespaces: {},
-  root: undefined,
-  wd: undefined,
-  wdns: undefined,
-  setuid: undefined,
-  setgid: undefined,
-  preserveCredentials: false,
-  keepCaps: false,
-  noFork: false,
-  env: false,
-  joinCgroup: false,
-  netSocket: undefined,
-  userParent: false,
-  followContext: false,
-  program: [],
-};
+const none: Options = NO_OPTIONS;
 const kernel: SystemFacts = {
   supported: new Set(['user', 'cgroup', 'ipc', 'uts', 'net', 'pid', 'mnt', 'time']),
   targetUserNsIsOurs: true,

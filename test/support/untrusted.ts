@@ -3,7 +3,7 @@
 // below it; and the resolvers themselves run as that user, bundled with esbuild into one file
 // that user can read, so they run in-process there without going through the CLI.
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { buildSync } from 'esbuild';
 import { afterAll } from 'vitest';
@@ -124,4 +124,33 @@ export function toolsPresent(tools: readonly string[]): boolean {
   if (missing.length === 0) return true;
   if (process.env['CI'] === 'true') throw new Error(`CI=true: these tests need ${missing.join(', ')}`);
   return false;
+}
+
+const SUBID_LINE = `${OTHER_UID}:300000:65536`;
+
+/**
+ * Subordinate ids for uid 1000 (rootless Podman and `unshare --map-auto` need them), added to
+ * /etc/subuid and /etc/subgid where missing; the files that got a line, for removeSubIds. .ci/run
+ * adds the line for good, so in CI neither edits.
+ */
+export function ensureSubIds(): string[] {
+  const added: string[] = [];
+  const name = spawnSync('getent', ['passwd', String(OTHER_UID)], { encoding: 'utf8' }).stdout.split(':')[0];
+  for (const file of ['/etc/subuid', '/etc/subgid']) {
+    const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
+    const has = text.split('\n').some((line) => line.startsWith(`${OTHER_UID}:`) || (name !== undefined && name !== '' && line.startsWith(`${name}:`)));
+    if (has) continue;
+    writeFileSync(file, `${text}${text === '' || text.endsWith('\n') ? '' : '\n'}${SUBID_LINE}\n`);
+    added.push(file);
+  }
+  return added;
+}
+
+export function removeSubIds(files: readonly string[]): void {
+  for (const file of files) {
+    const lines = readFileSync(file, 'utf8').split('\n');
+    const at = lines.indexOf(SUBID_LINE);
+    if (at >= 0) lines.splice(at, 1);
+    writeFileSync(file, lines.join('\n'));
+  }
 }

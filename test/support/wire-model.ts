@@ -23,6 +23,7 @@ import fc from 'fast-check';
 import { decodeBytes } from '../../src/kernel/bytes.ts';
 import { CLONE_FLAG, NAMESPACES } from '../../src/kernel/namespaces.ts';
 import type { OpenHow, Plan, Step } from '../../src/plan/plan.ts';
+import type { NsFacts } from '../../src/procfs/answer.ts';
 
 /** A field's decoded value: a number (u32 kinds), a bigint (u64), bytes (str) or a list of bytes. */
 export type FieldValue = number | bigint | Uint8Array | Uint8Array[];
@@ -306,14 +307,6 @@ export function decodeQueryFrame(bytes: Uint8Array): Decoded<Uint8Array[]> {
   });
 }
 
-export interface NsFacts {
-  readonly error: number;
-  readonly ino: bigint;
-  readonly nstype: number;
-  readonly ownerError: number;
-  readonly ownerIno: bigint;
-  readonly parents: readonly bigint[];
-}
 
 /** An answer frame from the helper (it is the helper's output, so any flaw throws). */
 export function decodeAnswerFrame(bytes: Uint8Array): NsFacts[] {
