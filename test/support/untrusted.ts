@@ -8,8 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { buildSync } from 'esbuild';
 import { afterAll } from 'vitest';
 
-// Re-exported so that these tests, which never run the helper, stay out of the ASan pass's
-// selection (test/helper/asan.test.ts picks files that name the targets support module).
+// Re-exported: the tests of untrusted callers and targets take all their support from here.
 export { rootTestsEnabled } from './targets.ts';
 
 export const OTHER_UID = 1000;

@@ -4,11 +4,12 @@
 // report aborts the helper (helper/fuzz/sanitizer-options.c), which fails the test that ran it.
 //
 // It must not run beside the first pass (tests that stop and start shared daemons would race their
-// own twins), so it runs only when asked, on its own (vitest.config.ts leaves the file out otherwise):
+// own twins), so it is a CI job (test/jobs/, left out of `npm test` by vitest.config.ts), a step of
+// its own in .ci/run:
 //
-//   NSCTL_TEST_ASAN=1 npx vitest run test/helper/asan.test.ts     (a separate step in .ci/run)
+//   NSCTL_TEST_JOBS=1 npx vitest run test/jobs/asan.test.ts
 //
-// Asked for, it needs clang and libclang-rt-14-dev and fails without them. The files run one at a
+// It needs clang and libclang-rt-14-dev and fails without them. The files run one at a
 // time: the sanitized helper is slower, and some tests are timing-sensitive.
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -20,10 +21,10 @@ const nested = process.env['NSCTL_ASAN_PASS'] === '1';
 const haveClang = spawnSync('clang', ['--version']).status === 0;
 
 /**
- * The files whose subject is the helper binary, each running it through test/support/helper.ts
+ * The files whose subject is the helper binary, each running it through te../support/helper.ts
  * (HELPER, check, run). By path, never by a pattern: a new file joins the pass by being added here.
  * Not here: the prebuilt helpers under qemu (test/helper/prebuilds.test.ts), the fuzzer, which has
- * sanitizers of its own (test/helper/decode.fuzz.test.ts), and files that only ask `--check`
+ * sanitizers of its own (test/jobs/decode.fuzz.test.ts), and files that only ask `--check`
  * whether a plan of theirs is valid (test/plan/build.property.test.ts).
  */
 const HELPER_TESTS = [
