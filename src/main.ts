@@ -48,8 +48,12 @@ export async function main(argv: readonly string[], planFd: number): Promise<Out
         return printed(await helpText());
       case 'version':
         return printed(versionText());
-      case 'list-targets':
-        return printed(await (await targetsStage()).listTargetsText(process.env, { verbose: stop.verbose }));
+      case 'list-targets': {
+        // stdout has targets only; where nothing was found, stderr says where nsctl looked. Exit 0.
+        const listing = await (await targetsStage()).listTargetsReport(process.env, { verbose: stop.verbose });
+        report(...listing.note);
+        return printed(listing.text);
+      }
       case 'completion':
         return printed(await completionText(stop.shell));
       case 'usage':

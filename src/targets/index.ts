@@ -2,7 +2,8 @@
 // init, found without any container CLI. The stage's only public door.
 //
 //   resolveNamedTarget  once, before the facts and the plan: Options with a numeric target
-//   listTargetsText     `--list-targets` (and `--list-targets --verbose`: what was ignored, and why)
+//   listTargetsReport   `--list-targets` (and `--list-targets --verbose`: what was ignored, and why;
+//                       with nothing found, where it looked, for stderr)
 //
 // Each call reads engine state through a fresh Trust (trust.ts): what another user could have
 // written is ignored, never entered. Everything read from an engine, a state file or /proc that
@@ -15,6 +16,7 @@ import {
   containerdCandidates,
   dockerSocket,
   dockerStateCandidates,
+  podmanStores,
   podTasks,
   resolveCgroupPath,
   resolveContainerd,
@@ -27,7 +29,7 @@ import {
   storageCandidates,
   type Found,
 } from './resolve.ts';
-import { inNestedPidNamespace, readIdentity, sharesAllNamespaces, type Identity } from './system.ts';
+import { DEFAULT_TASK_ROOTS, inNestedPidNamespace, readIdentity, sharesAllNamespaces, type Identity } from './system.ts';
 import { getJson } from './http.ts';
 import { parseContainerList, parseInspect, parseMachineFile, SANDBOX_WORD } from './parsers.ts';
 import { newTrust, type Ignored, type Trust } from './trust.ts';
@@ -177,45 +179,104 @@ export interface Listed {
   readonly pid: number;
 }
 
-/** Every running target nsctl can resolve here, and every source it ignored on the way. */
-export async function listTargets(env: Env = process.env): Promise<{ rows: Listed[]; ignored: readonly Ignored[] }> {
+/** What --list-targets found: the targets, the sources ignored, and where it looked (one line a kind). */
+export interface Listing {
+  readonly rows: Listed[];
+  readonly ignored: readonly Ignored[];
+  /** `KIND: WHERE: WHAT WAS SEEN`, escaped; said on stderr when nothing was found. */
+  readonly looked: string[];
+}
+
+/** Every running target nsctl can resolve here, every source it ignored on the way, and where it looked. */
+export async function listTargets(env: Env = process.env): Promise<Listing> {
   const trust = newTrust();
   const rows: Listed[] = [];
-  rows.push(...(await listDocker(env, trust)));
-  for (const c of storageCandidates(env, trust).candidates) if (c.pid !== undefined) rows.push({ kind: 'podman', name: c.names[0] ?? c.id, id: c.id, pid: c.pid });
-  for (const c of containerdCandidates(trust).candidates) if (c.pid !== undefined) rows.push({ kind: 'containerd', name: c.names[0]!, id: c.id, pid: c.pid });
-  for (const t of podTasks(env, trust)) {
+  const looked: string[] = [];
+  const docker = await listDocker(env, trust);
+  rows.push(...docker.rows);
+  looked.push(`docker: ${docker.looked}`);
+
+  const storage = storageCandidates(env, trust);
+  const running = storage.candidates.filter((c) => c.pid !== undefined);
+  for (const c of running) rows.push({ kind: 'podman', name: c.names[0] ?? c.id, id: c.id, pid: c.pid! });
+  const graphroots = podmanStores(env, trust).map((store) => store.graphroot);
+  looked.push(`podman: storage ${printable(graphroots)}: ${storage.places.length === 0 ? 'absent or empty' : noneRunning(storage.candidates.length, 'containers')}`);
+
+  const containerd = containerdCandidates(trust);
+  for (const c of containerd.candidates) if (c.pid !== undefined) rows.push({ kind: 'containerd', name: c.names[0]!, id: c.id, pid: c.pid });
+  const tasks = podTasks(env, trust);
+  for (const t of tasks) {
     if (t.pid !== undefined) rows.push({ kind: 'k8s', name: `${t.namespace}/${t.pod}/${t.container ?? SANDBOX_WORD}`, id: t.id, pid: t.pid });
   }
-  for (const name of trust.listDir('/run/systemd/machines')) {
-    if (name.startsWith('unit:')) continue;
-    const leader = parseMachineFile(trust.readFile(`/run/systemd/machines/${name}`) ?? '').leader;
+  looked.push(
+    containerd.roots.length === 0
+      ? `containerd, k8s: task roots ${printable(DEFAULT_TASK_ROOTS)} and the mount table's task rootfs mounts: absent`
+      : `containerd, k8s: task roots ${printable(containerd.roots)}: ${noneRunning(containerd.candidates.length, 'tasks')}`,
+  );
+
+  const machines = '/run/systemd/machines';
+  const names = trust.listDir(machines).filter((name) => !name.startsWith('unit:'));
+  for (const name of names) {
+    const leader = parseMachineFile(trust.readFile(`${machines}/${name}`) ?? '').leader;
     if (leader !== undefined) rows.push({ kind: 'nspawn', name, id: '-', pid: leader });
   }
-  for (const name of trust.listDir('/run/netns')) rows.push({ kind: 'netns', name, id: '-', pid: 0 });
-  return { rows, ignored: trust.ignored };
+  looked.push(`nspawn: ${machines}: ${placeState(trust, machines, names.length, 'machines')}`);
+  const netns = trust.listDir('/run/netns');
+  for (const name of netns) rows.push({ kind: 'netns', name, id: '-', pid: 0 });
+  looked.push(`netns: /run/netns: ${placeState(trust, '/run/netns', netns.length, 'names')}`);
+  return { rows, ignored: trust.ignored, looked };
+}
+
+const noneRunning = (count: number, what: string): string => (count === 0 ? `no ${what}` : `${count} ${what}, none running`);
+const printable = (paths: readonly string[]): string => paths.map(escapeUntrusted).join(', ');
+
+/** A state directory as seen: absent, ignored (why), or how many entries it had. */
+function placeState(trust: Trust, path: string, entries: number, what: string): string {
+  const reason = trust.reasonFor(path);
+  if (reason !== undefined) return `ignored as untrusted, because ${escapeUntrusted(reason)}`;
+  return trust.check(path, 'directory').kind === 'absent' ? 'absent' : entries === 0 ? `no ${what}` : `${entries} ${what}`;
 }
 
 /**
  * `--list-targets`: `KIND NAME ID PID`, tab-separated, one a line. With `verbose`, then one line
  * per ignored source: `ignored SOURCE REASON`. Names, IDs, sources and reasons are escaped
- * (escapeUntrusted), so a tab or newline in a name cannot forge a column or a line.
+ * (escapeUntrusted), so a tab or newline in a name cannot forge a column or a line. `note`: when
+ * nothing was found, the lines for stderr that say where nsctl looked and what it ignored.
  */
-export async function listTargetsText(env: Env = process.env, options: { readonly verbose?: boolean } = {}): Promise<string> {
-  const { rows, ignored } = await listTargets(env);
+export async function listTargetsReport(env: Env = process.env, options: { readonly verbose?: boolean } = {}): Promise<{ text: string; note: string[] }> {
+  const { rows, ignored, looked } = await listTargets(env);
   const lines = rows.map((r) => `${r.kind}\t${escapeUntrusted(r.name)}\t${escapeUntrusted(r.id)}\t${r.pid === 0 ? '-' : r.pid}\n`);
   if (options.verbose === true) lines.push(...ignored.map((i) => `ignored\t${escapeUntrusted(i.source)}\t${escapeUntrusted(i.reason)}\n`));
-  return lines.join('');
+  const note =
+    rows.length > 0
+      ? []
+      : [
+          'no targets found; looked at:',
+          ...looked.map((line) => `  ${line}`),
+          ...ignored.map((i) => `  ignored as untrusted: ${escapeUntrusted(i.source)}, because ${escapeUntrusted(i.reason)}`),
+        ];
+  return { text: lines.join(''), note };
 }
 
-async function listDocker(env: Env, trust: Trust): Promise<Listed[]> {
+export async function listTargetsText(env: Env = process.env, options: { readonly verbose?: boolean } = {}): Promise<string> {
+  return (await listTargetsReport(env, options)).text;
+}
+
+/** Docker's running containers: from its API, else (daemon down, socket not believed) its state files. */
+async function listDocker(env: Env, trust: Trust): Promise<{ rows: Listed[]; looked: string }> {
   const where = dockerSocket(env, trust);
-  if ('unsupported' in where) return [];
+  if ('unsupported' in where) return { rows: [], looked: `DOCKER_HOST=${escapeUntrusted(where.unsupported)}: not a unix socket` };
   const list = 'connect' in where ? await getJson(where.connect, '/containers/json') : undefined;
   const candidates = list?.ok === true && list.status === 200 ? parseContainerList(list.body) : undefined;
   if (candidates === undefined || !('connect' in where)) {
-    // Daemon down, or its socket not believed: what its state files say.
-    return dockerStateCandidates(trust).candidates.flatMap((c) => (c.pid === undefined ? [] : [{ kind: 'docker', name: c.names[0] ?? c.id, id: c.id, pid: c.pid }]));
+    const api =
+      'refused' in where
+        ? where.refused
+        : `API ${escapeUntrusted(where.socket)}: ${where.absent ? 'absent' : list?.ok === false ? strerrorOfCode(list.code) : `answered ${list?.ok === true ? list.status : '?'}`}`;
+    const state = dockerStateCandidates(trust);
+    const rows = state.candidates.flatMap((c) => (c.pid === undefined ? [] : [{ kind: 'docker', name: c.names[0] ?? c.id, id: c.id, pid: c.pid }]));
+    const files = state.places.length === 0 ? 'no state files' : `state files in ${printable(state.places)}: ${noneRunning(state.candidates.length, 'containers')}`;
+    return { rows, looked: `${api}; ${files}` };
   }
   const rows: Listed[] = [];
   for (const c of candidates.filter((c) => c.running)) {
@@ -223,5 +284,5 @@ async function listDocker(env: Env, trust: Trust): Promise<Listed[]> {
     const container = inspect.ok && inspect.status === 200 ? parseInspect(inspect.body) : undefined;
     if (container?.pid !== undefined) rows.push({ kind: 'docker', name: c.names[0] ?? c.id, id: c.id, pid: container.pid });
   }
-  return rows;
+  return { rows, looked: `API ${escapeUntrusted(where.socket)}: ${noneRunning(candidates.length, 'containers')}` };
 }

@@ -222,3 +222,27 @@ export function parseStorageConf(text: string): { graphroot: string | undefined;
   };
   return { graphroot: path('graphroot'), runroot: path('runroot') };
 }
+
+/** The directory every containerd runtime-v2 task root ends with. */
+export const TASK_ROOT_NAME = 'io.containerd.runtime.v2.task';
+
+/**
+ * The containerd task roots a mount table shows: a running task's root file system is mounted at
+ * `<task root>/<namespace>/<id>/rootfs` (containerd's snapshots, for every `--state`). Mount
+ * points in /proc/PID/mountinfo are the fifth field, with space, tab, newline and backslash
+ * written as octal escapes (so no mount point can forge a line or a field).
+ */
+export function taskRootsFromMountinfo(text: string): string[] {
+  const roots = new Set<string>();
+  for (const line of text.split('\n')) {
+    const mountPoint = line.split(' ')[4];
+    if (mountPoint === undefined) continue;
+    const path = mountPoint.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8)));
+    const parts = path.split('/');
+    const n = parts.length;
+    if (n < 5 || parts[n - 1] !== 'rootfs' || parts[n - 4] !== TASK_ROOT_NAME) continue;
+    if ([parts[n - 3], parts[n - 2]].some((name) => name === '' || name === '.' || name === '..')) continue;
+    roots.add(parts.slice(0, n - 3).join('/'));
+  }
+  return [...roots];
+}

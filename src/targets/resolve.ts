@@ -371,7 +371,7 @@ export function resolveContainerd(what: string, name: string, env: Env, trust: T
   const { candidates, roots } = containerdCandidates(trust, namespace);
   if (roots.length === 0) {
     if (!onPath('containerd', env) && !onPath('dockerd', env)) return fail(`${what}: containerd is not installed here (no state directories)`);
-    return fail(`${what}: no containerd state directory (no running containerd-shim, none of the default ones)`);
+    return fail(`${what}: no containerd state directory (none of the default ones, and no running task's rootfs in the mount table)`);
   }
   const byExact = candidates.filter((c) => c.id === id);
   const pool = byExact.length > 0 ? byExact : candidates.filter((c) => c.id.startsWith(id));

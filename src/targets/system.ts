@@ -2,9 +2,8 @@
 // on purpose: each one returns text or undefined, and the pure parsers decide what it means. Engine
 // state (anything under /run, /var/lib or a home directory) is read through trust.ts instead.
 import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { parseNSpid, parseStatStartTime, parseStatusIds } from './proc.ts';
-import { parseShimCmdline } from './parsers.ts';
+import { taskRootsFromMountinfo } from './parsers.ts';
 import type { Trust } from './trust.ts';
 
 export function readText(path: string): string | undefined {
@@ -107,45 +106,22 @@ export function pidNamespaceIsOurs(pid: number): boolean {
   }
 }
 
-export function listPids(): number[] {
-  return listDir('/proc')
-    .filter((name) => /^[0-9]+$/.test(name))
-    .map(Number);
-}
-
 /** The task roots containerd-style runtimes keep bundles in by default (docs/targets.md). */
-const DEFAULT_TASK_ROOTS = [
+export const DEFAULT_TASK_ROOTS = [
   '/run/containerd/io.containerd.runtime.v2.task',
   '/run/docker/containerd/daemon/io.containerd.runtime.v2.task',
   '/run/k3s/containerd/io.containerd.runtime.v2.task',
 ];
 
 /**
- * Task roots: the defaults, plus the one of every running containerd shim (its working directory
- * is its bundle, `<root>/<namespace>/<id>`), which finds a containerd started with any --state.
- * Anyone can start a process called containerd-shim with its working directory in a fake bundle,
- * so a shim counts only when it is one (Trust.monitor), and its root only when trusted.
+ * Task roots: the defaults, plus every one the mount table shows a running task's rootfs in, which
+ * finds a containerd started with any --state. The mount table grows with containers, not with
+ * processes, and only root (or fusermount, at a directory the user may write) adds to it; a root
+ * counts only when trusted, like every other state directory.
  */
 export function taskRoots(trust: Trust): string[] {
-  const roots = new Set(DEFAULT_TASK_ROOTS.filter((root) => trust.isDirectory(root)));
-  for (const pid of listPids()) {
-    const cmdline = readText(`/proc/${pid}/cmdline`);
-    if (cmdline === undefined || !cmdline.includes('containerd-shim')) continue;
-    if (parseShimCmdline(cmdline.split('\0')) === undefined) continue;
-    const shim = trust.monitor(pid, 'containerd-shim');
-    if (shim.kind !== 'ok') continue;
-    let cwd: string;
-    try {
-      cwd = readlinkSync(`/proc/${pid}/cwd`);
-    } catch {
-      continue; // The shim exited, or we may not look at it.
-    }
-    // Read after the checks: the same start time means the same process answered all of them.
-    if (parseStatStartTime(readText(`/proc/${pid}/stat`) ?? '') !== shim.startTime) continue;
-    const root = dirname(dirname(cwd));
-    if (!roots.has(root) && trust.isDirectory(root)) roots.add(root);
-  }
-  return [...roots];
+  const mounted = taskRootsFromMountinfo(readText('/proc/self/mountinfo') ?? '');
+  return [...new Set([...DEFAULT_TASK_ROOTS, ...mounted])].filter((root) => trust.isDirectory(root));
 }
 
 /** A bundle in a task root: `<root>/<namespace>/<id>`. */

@@ -1,6 +1,7 @@
 // Forged container-engine state (docs/security.md, "Forged engine state"): an unprivileged user
-// (uid 1000) fakes what nsctl's resolvers read — a containerd shim whose working directory is a
-// fake bundle, Docker's and Podman's state files, an API socket — so that root's
+// (uid 1000) fakes what nsctl's resolvers read — a containerd task root of their own, shown in the
+// mount table as fusermount would show one of theirs, with a process that looks like its shim;
+// Docker's and Podman's state files; an API socket — so that root's
 // `nsctl -t k8s:default/web/app` would enter the attacker's process. The resolvers are called
 // in-process, as root; each test asserts the attacker's PID is not returned and that
 // `--list-targets --verbose` names what was ignored and why. Before src/targets/trust.ts, every
@@ -36,6 +37,21 @@ const isShim = (pid: number): boolean => readFileSync(`/proc/${pid}/cmdline`, 'u
 
 const options = (target: string) => parseArgs(['-t', target, '-m', '-n', 'sh']).options!;
 
+/**
+ * A file system mounted at `dir` in nsctl's own mount table, the way fusermount mounts one for a
+ * user at a directory they may write: only root and fusermount add mounts there. Unmounted by the
+ * caller; `mounted` keeps what afterAll must unmount if a test failed first.
+ */
+const mounted = new Set<string>();
+function mountAt(dir: string): () => void {
+  run(['mount', '-t', 'tmpfs', '-o', 'size=64k,mode=0755', 'nsctl-forged', dir]);
+  mounted.add(dir);
+  return () => {
+    run(['umount', dir]);
+    mounted.delete(dir);
+  };
+}
+
 describe.runIf(enabled)('forged engine state is never entered', () => {
   let base = '';
   let evil = '';
@@ -69,13 +85,15 @@ describe.runIf(enabled)('forged engine state is never entered', () => {
   }, 60_000);
 
   afterAll(() => {
+    for (const dir of mounted) run(['umount', '-l', dir]);
     victim?.kill();
     for (const server of servers) server.close();
     if (base !== '') rmSync(base, { recursive: true, force: true });
   });
 
-  it('a fake containerd shim run by uid 1000 does not make its bundle a pod (k8s:, containerd:)', async () => {
-    const bundle = `${evil}/k8s-root/k8s.io/${id}`;
+  it("a task root of uid 1000's, mounted and with a fake shim, does not make its bundle a pod (k8s:, containerd:)", async () => {
+    const root = `${evil}/k8s-state/io.containerd.runtime.v2.task`;
+    const bundle = `${root}/k8s.io/${id}`;
     writeAsAttacker({
       [`${bundle}/config.json`]: JSON.stringify({
         annotations: {
@@ -86,45 +104,55 @@ describe.runIf(enabled)('forged engine state is never entered', () => {
         },
       }),
       [`${bundle}/init.pid`]: String(victim.pid),
+      [`${bundle}/rootfs/.keep`]: '',
     });
+    const unmount = mountAt(`${bundle}/rootfs`);
     const shim = await startProcess([...AS_OTHER, ...fakeShim('k8s.io', id)], isShim, { cwd: bundle });
     try {
       const resolved = await resolveNamedTarget(options('k8s:default/web/app'), 0, env);
       expect(resolved.ok && resolved.options.target).not.toBe(victim.pid);
       expect(resolved.ok).toBe(false);
       expect(resolved.ok ? '' : resolved.message).toBe(
-        `k8s:default/web/app: no such pod container on this node (ignored as untrusted: process ${shim.pid}, because it looks like containerd-shim but runs as uid ${OTHER_UID}, not root)`,
+        `k8s:default/web/app: no such pod container on this node (ignored as untrusted: ${root}, because ${evil} is owned by uid ${OTHER_UID}, not root)`,
       );
       const byId = await resolveNamedTarget(options(`containerd:k8s.io/${id}`), 0, env);
       expect(byId.ok).toBe(false);
       const listing = await listTargetsText(env, { verbose: true });
       expect(listing).not.toContain(`\t${victim.pid}\n`);
-      expect(listing.split('\n')).toContain(`ignored\tprocess ${shim.pid}\tit looks like containerd-shim but runs as uid ${OTHER_UID}, not root`);
+      expect(listing.split('\n')).toContain(`ignored\t${root}\t${evil} is owned by uid ${OTHER_UID}, not root`);
+      // A process that looks like a shim is no source at all: nothing about it is read.
+      expect(listing).not.toContain(`process ${shim.pid}`);
     } finally {
       shim.kill();
+      unmount();
     }
   });
 
   it("Docker's state-file fallback believes no task root or data root of uid 1000's", async () => {
-    const bundle = `${evil}/docker-root/moby/${id}`;
+    const root = `${evil}/docker-state/io.containerd.runtime.v2.task`;
+    const bundle = `${root}/moby/${id}`;
     const dataRoot = `${evil}/docker-data`;
     writeAsAttacker({
       [`${bundle}/config.json`]: JSON.stringify({ mounts: [{ destination: '/etc/hostname', source: `${dataRoot}/containers/${id}/hostname` }] }),
       [`${bundle}/init.pid`]: String(victim.pid),
       [`${dataRoot}/containers/${id}/config.v2.json`]: JSON.stringify({ ID: id, Name: `/web-${S}`, State: { Running: true, Pid: victim.pid } }),
+      [`${bundle}/rootfs/.keep`]: '',
     });
+    const unmount = mountAt(`${bundle}/rootfs`);
     const shim = await startProcess([...AS_OTHER, ...fakeShim('moby', id)], isShim, { cwd: bundle });
     try {
       const resolved = await resolveNamedTarget(options(`docker:web-${S}`), 0, env);
       expect(resolved.ok && resolved.options.target).not.toBe(victim.pid);
       // "no such container (docker's state files; …)", or "no docker state files were found" where
       // this machine has none of root's.
-      expect(resolved.ok ? '' : resolved.message).toMatch(new RegExp(`^docker:web-${S}: .*daemon not reachable at .*no-docker\\.sock: No such file or directory.* \\(ignored as untrusted: process ${shim.pid}, because it looks like containerd-shim but runs as uid ${OTHER_UID}, not root\\)$`));
+      expect(resolved.ok ? '' : resolved.message).toMatch(new RegExp(`^docker:web-${S}: .*daemon not reachable at .*no-docker\\.sock: No such file or directory.* \\(ignored as untrusted: ${root}, because ${evil} is owned by uid ${OTHER_UID}, not root\\)$`));
       const listing = await listTargetsText(env, { verbose: true });
       expect(listing).not.toContain(`web-${S}`);
-      expect(listing.split('\n')).toContain(`ignored\tprocess ${shim.pid}\tit looks like containerd-shim but runs as uid ${OTHER_UID}, not root`);
+      expect(listing.split('\n')).toContain(`ignored\t${root}\t${evil} is owned by uid ${OTHER_UID}, not root`);
+      expect(listing).not.toContain(`process ${shim.pid}`);
     } finally {
       shim.kill();
+      unmount();
     }
     // And the data root on its own: a task root of root's cannot lend it trust.
     const trust = newTrust(0);

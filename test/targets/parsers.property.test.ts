@@ -16,6 +16,8 @@ import {
   parseStorageContainers,
   podContainerFromAnnotations,
   SANDBOX_WORD,
+  TASK_ROOT_NAME,
+  taskRootsFromMountinfo,
 } from '../../src/targets/parsers.ts';
 import { cgroupRelation, parseCgroupFile, parseNSpid, parseStatStartTime, pickInit, segmentNamesContainer } from '../../src/targets/proc.ts';
 import { selectPodTasks, type PodTask } from '../../src/targets/resolve.ts';
@@ -259,6 +261,37 @@ describe('engine answers and state files', () => {
       fc.property(word, word, (ns, id) => {
         expect(parseShimCmdline(['/usr/bin/containerd-shim-runc-v2', '-namespace', ns, '-id', id, '-address', '/x.sock'])).toEqual({ namespace: ns, id });
         expect(parseShimCmdline(['/usr/bin/conmon', '-namespace', ns, '-id', id])).toBeUndefined();
+      }),
+    );
+  });
+});
+
+describe('containerd task roots from the mount table', () => {
+  // A path component as a mount point may have one: anything but '/' and NUL.
+  const component = fc.string({ minLength: 1, maxLength: 8, unit: fc.constantFrom('a', 'Z', '-', '.', ' ', '\t', '\n', '\\', 'é') }).filter((c) => c !== '.' && c !== '..');
+  const dir = fc.array(component, { maxLength: 4 }).map((parts) => `/${parts.join('/')}`.replace(/^\/$/, ''));
+  /** A mountinfo line as the kernel writes it: the mount point with space, tab, newline and backslash octal-escaped. */
+  const line = (mountPoint: string): string =>
+    `1${mountPoint.length} 26 0:39 / ${mountPoint.replace(/[ \t\n\\]/g, (c) => `\\${c.charCodeAt(0).toString(8).padStart(3, '0')}`)} rw,relatime - overlay overlay rw,lowerdir=/x`;
+
+  it('finds the root of every task rootfs mount, whatever its path holds', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(dir, component, component), { maxLength: 5 }), fc.array(dir, { maxLength: 5 }), (tasks, others) => {
+        const mounts = [...tasks.map(([root, ns, id]) => line(`${root}/${TASK_ROOT_NAME}/${ns}/${id}/rootfs`)), ...others.map(line)];
+        const want = [...new Set(tasks.map(([root]) => `${root}/${TASK_ROOT_NAME}`))];
+        expect(taskRootsFromMountinfo(mounts.join('\n')).sort()).toEqual(want.sort());
+      }),
+    );
+  });
+
+  it('takes nothing from mounts that are not a task rootfs, and never throws', () => {
+    expect(taskRootsFromMountinfo(line(`/run/x/${TASK_ROOT_NAME}/default/id/rootfs/sub`))).toEqual([]);
+    expect(taskRootsFromMountinfo(line(`/run/x/${TASK_ROOT_NAME}/default/rootfs`))).toEqual([]);
+    expect(taskRootsFromMountinfo(line(`/run/x/${TASK_ROOT_NAME}/../id/rootfs`))).toEqual([]);
+    expect(taskRootsFromMountinfo(line(`/run/x/${TASK_ROOT_NAME}-not/default/id/rootfs`))).toEqual([]);
+    fc.assert(
+      fc.property(fc.string(), (text) => {
+        expect(Array.isArray(taskRootsFromMountinfo(text))).toBe(true);
       }),
     );
   });
