@@ -12,8 +12,8 @@ describe('scripts/bench --quick', () => {
   it('measures every row against a target of its own, prints the table and leaves no target behind', () => {
     if (process.getuid?.() !== 0) throw new Error('scripts/bench enters namespaces: run it as root');
     // `npm test` built dist/ just before; --no-build keeps this from rewriting it under other tests.
-    const result = spawnSync(BENCH, ['--quick', '--no-build'], { encoding: 'utf8', timeout: 120_000 });
-    expect(result.stderr).not.toMatch(/Error|bench: (?!target PID|node and|nsenter and|pty relay|memory|\(--quick)/);
+    const result = spawnSync(BENCH, ['--quick', '--no-build'], { encoding: 'utf8', timeout: 300_000 });
+    expect(result.stderr).not.toMatch(/Error|bench: (?!target PID|node and|nsenter and|pty relay|memory|scaling|\d+ idle processes|\(--quick)/);
     expect(result.status).toBe(0);
     const rows = [
       '`node -e 0` (baseline)',
@@ -38,13 +38,21 @@ describe('scripts/bench --quick', () => {
       'a Node process left while the program runs',
       'helper loading a 4 MiB target environ',
       'helper binary, linux-x64',
+      ...['1234567', 'docker:nope', 'podman:nope', 'containerd:default/nope', 'k8s:default/nope/app', 'nspawn:nope', 'lxc:nope', 'cgroup:/nope', 'pidfile:/nope.pid', 'netns:nope'].map((name) => `\`nsctl -t ${name} -n true\`: none → 3000 idle`),
+      '`nsctl --list-targets`: none → 3000 idle',
     ];
     for (const row of rows) expect(result.stdout).toContain(`| ${row}`);
     const target = /target PID (\d+)/.exec(result.stderr)?.[1];
     expect(target).toBeDefined();
     // Gone, or a zombie: this machine's PID 1 does not always reap orphans, and a zombie runs nothing.
     expect(processState(Number(target))).toMatch(/^(gone|Z)$/);
-  });
+    // And the scaling rows' idle processes, every one of them.
+    const idle = /3000 idle processes under PID (\d+): ([\d ]+)/.exec(result.stderr);
+    expect(idle).not.toBeNull();
+    const pids = [idle![1]!, ...idle![2]!.trim().split(' ')].map(Number);
+    expect(pids.length).toBe(3001);
+    expect(pids.map(processState).filter((state) => !/^(gone|Z)$/.test(state))).toEqual([]);
+  }, 320_000);
 });
 
 function processState(pid: number): string {
