@@ -66,7 +66,7 @@ function targetsSection(): string[] {
     ),
   ];
   for (const kind of TARGET_KINDS) lines.push('.TP', `\\fB${roffText(KINDS[kind].form)}\\fR`, roffText(KINDS[kind].text));
-  lines.push('.PP', roffText('nsctl --list-targets prints every target found on this machine.'));
+  lines.push('.PP', roffText('nsctl --list-targets prints every target found on this machine. With none found, it says on standard error where it looked.'));
   return lines;
 }
 

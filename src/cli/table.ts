@@ -165,7 +165,7 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
   extension('list-targets', {
     group: 'nsctl',
     summary: 'list what -t KIND:NAME can name here, and exit',
-    details: 'One line for each: KIND, NAME, ID and PID, separated by tabs.',
+    details: 'One line for each: KIND, NAME, ID and PID, separated by tabs. With none found, standard error says where nsctl looked; the status is 0 either way.',
   }),
   extension('verbose', { group: 'nsctl', summary: 'with --list-targets: what was left out, and why' }),
   extension('explain', { group: 'nsctl', summary: 'print what would be done, in order, and do nothing' }),
