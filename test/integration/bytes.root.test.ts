@@ -6,7 +6,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NSCTL, NSENTER, rootTestsEnabled, startTarget, type Target } from '../support/targets.ts';
+import { needs } from '../support/gate.ts';
+import { NSCTL, NSENTER, startTarget, type Target } from '../support/targets.ts';
 
 const DIR = Buffer.from('/tmp/nsctl-bytes-\xfe\x80', 'latin1');
 
@@ -31,7 +32,7 @@ interface Ran {
   readonly stderr: string;
 }
 
-describe.runIf(rootTestsEnabled())('bytes that are not UTF-8, compared with nsenter byte for byte', () => {
+describe.runIf(needs('root'))('bytes that are not UTF-8, compared with nsenter byte for byte', () => {
   let target: Target;
   let P: string;
   beforeAll(async () => {

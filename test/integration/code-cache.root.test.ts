@@ -8,12 +8,13 @@ import { chmodSync, chownSync, copyFileSync, cpSync, existsSync, lstatSync, mkdi
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO, scratch } from '../support/pack.ts';
-import { rootTestsEnabled, startTarget, type Target } from '../support/targets.ts';
+import { needs } from '../support/gate.ts';
+import { startTarget, type Target } from '../support/targets.ts';
 
 const NOBODY = 65534;
 const CACHE_NAME = `nsctl.cjs.${process.version}-${process.arch}.v8cache`;
 
-describe.runIf(rootTestsEnabled())('the code cache next to dist/nsctl.cjs', () => {
+describe.runIf(needs('root'))('the code cache next to dist/nsctl.cjs', () => {
   const dir = scratch('code-cache');
   let target: Target;
   let copies = 0;

@@ -10,21 +10,14 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nsctlForAnyUser } from '../support/any-user.ts';
-import { NSCTL, nsctl, rootTestsEnabled } from '../support/targets.ts';
+import { needs } from '../support/gate.ts';
+import { NSCTL, nsctl } from '../support/targets.ts';
 
 const ENGINES = fileURLToPath(new URL('../../scripts/engines', import.meta.url));
 const NEEDED = ['dockerd', 'docker', 'podman', 'containerd', 'ctr', 'busybox', 'curl', 'ip'];
 const NS = ['mnt', 'net', 'pid', 'uts', 'ipc', 'user'] as const;
 const SHOW = `hostname; for n in ${NS.join(' ')}; do readlink /proc/self/ns/$n; done`;
 const S = Math.random().toString(36).slice(2, 8);
-
-function enginesEnabled(): boolean {
-  if (!rootTestsEnabled()) return false;
-  const missing = NEEDED.filter((tool) => spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0);
-  if (missing.length === 0) return true;
-  if (process.env['CI'] === 'true') throw new Error(`CI=true: the engine tests need ${missing.join(', ')} (see docs/targets.md)`);
-  return false;
-}
 
 const env = { ...process.env, CONTAINERS_CONF: '/tmp/nsctl-engines/containers.conf', NSCTL_ENGINES_DIR: '/tmp/nsctl-engines' };
 function sh(argv: string[]): string {
@@ -83,7 +76,7 @@ function alive(pid: number): boolean {
 const dockerPid = (name: string): number => Number(sh(['docker', 'inspect', '-f', '{{.State.Pid}}', name]));
 const podmanPid = (name: string): number => Number(sh(['podman', 'inspect', '-f', '{{.State.Pid}}', name]));
 
-describe.runIf(enginesEnabled())('container targets by name, against real engines', () => {
+describe.runIf(needs('root', ...NEEDED))('container targets by name, against real engines', () => {
   const web = `nsctl-web-${S}`;
   const stopped = `nsctl-stopped-${S}`;
   const restarting = `nsctl-restart-${S}`;

@@ -6,12 +6,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ALL_NAMESPACES, NSCTL, NSENTER, nsctl, nsenter, nsLink, rootTestsEnabled, startTarget, type Target } from '../support/targets.ts';
+import { needs } from '../support/gate.ts';
+import { ALL_NAMESPACES, NSCTL, NSENTER, nsctl, nsenter, nsLink, startTarget, type Target } from '../support/targets.ts';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const SHOW_NS = ALL_NAMESPACES.map((ns) => `readlink /proc/self/ns/${ns}`).join('; ');
 
-describe.runIf(rootTestsEnabled())('entering a target made with unshare', () => {
+describe.runIf(needs('root'))('entering a target made with unshare', () => {
   let plain: Target; // all eight namespace types, no user namespace of its own
   let mapped: Target; // its own user namespace, mapped to root
   beforeAll(async () => {

@@ -6,8 +6,9 @@ import { createHash } from 'node:crypto';
 import { chmodSync, copyFileSync, cpSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { exec, pack, readSums, REPO, scratch, toolsDir, toolsPresent, which } from '../support/pack.ts';
-import { nsLink, rootTestsEnabled, startTarget, type Target } from '../support/targets.ts';
+import { needs } from '../support/gate.ts';
+import { exec, pack, readSums, REPO, scratch, toolsDir, which } from '../support/pack.ts';
+import { nsLink, startTarget, type Target } from '../support/targets.ts';
 
 /** The machines prebuilds/machines serves, by directory (the launcher's table). */
 const SUPPORTED = ['linux-x64', 'linux-arm64', 'linux-arm', 'linux-ppc64', 'linux-s390x'];
@@ -98,7 +99,7 @@ describe('the tarball npm pack makes', () => {
   });
 });
 
-describe.runIf(toolsPresent('man'))('man nsctl after npm i -g (package.json "man")', () => {
+describe.runIf(needs('man'))('man nsctl after npm i -g (package.json "man")', () => {
   const dir = scratch('man');
   const prefix = join(dir, 'prefix');
   // node and npm from the tools directory, man from the system.
@@ -127,7 +128,7 @@ describe.runIf(toolsPresent('man'))('man nsctl after npm i -g (package.json "man
   });
 });
 
-describe.runIf(rootTestsEnabled())('the installed package, with no compiler anywhere on PATH', () => {
+describe.runIf(needs('root'))('the installed package, with no compiler anywhere on PATH', () => {
   const dir = scratch('install');
   const tools = join(dir, 'tools');
   const prefix = join(dir, 'prefix');

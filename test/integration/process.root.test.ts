@@ -3,11 +3,12 @@
 // supervises it. Signals, exit status, job control, descriptors and environment, checked on real
 // processes and compared with nsenter.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NSCTL, nsctl, nsenter, rootTestsEnabled, startTarget, type Target } from '../support/targets.ts';
+import { needs } from '../support/gate.ts';
+import { NSCTL, nsctl, nsenter, startTarget, type Target } from '../support/targets.ts';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -73,7 +74,7 @@ function start(args: string[], env: NodeJS.ProcessEnv = process.env): { child: C
   return { child, out: () => out, done };
 }
 
-describe.runIf(rootTestsEnabled())('nsctl as transparent as the program', () => {
+describe.runIf(needs('root'))('nsctl as transparent as the program', () => {
   let target: Target;
   let P: string;
   beforeAll(async () => {
@@ -256,7 +257,7 @@ describe.runIf(rootTestsEnabled())('nsctl as transparent as the program', () => 
   });
 });
 
-describe.runIf(rootTestsEnabled())("the planner's Node, signalled SIGUSR1", () => {
+describe.runIf(needs('root'))("the planner's Node, signalled SIGUSR1", () => {
   /** Sockets listening on port 9229 (Node's inspector), from /proc/net/tcp and tcp6. */
   const inspectorListening = (): number =>
     ['/proc/net/tcp', '/proc/net/tcp6']
@@ -295,7 +296,7 @@ describe.runIf(rootTestsEnabled())("the planner's Node, signalled SIGUSR1", () =
   }, 120_000);
 });
 
-describe.runIf(rootTestsEnabled())('a target whose PID is reused between planning and entering', () => {
+describe.runIf(needs('root'))('a target whose PID is reused between planning and entering', () => {
   it('is refused, and nothing is entered', () => {
     // Deterministic: everything runs in a private PID namespace, where the next PID can be chosen
     // (ns_last_pid), and a `node` first on PATH runs the real planner, then holds its exit until
@@ -335,7 +336,7 @@ describe.runIf(rootTestsEnabled())('a target whose PID is reused between plannin
   });
 });
 
-describe.runIf(rootTestsEnabled() && tmuxAvailable())('nsctl at an interactive terminal (tmux)', () => {
+describe.runIf(needs('root', 'tmux'))('nsctl at an interactive terminal (tmux)', () => {
   const server = `nsctl-test-${process.pid}`;
   const tmux = (...args: string[]) => spawnSync('tmux', ['-L', server, ...args], { encoding: 'utf8' });
   const screen = () => tmux('capture-pane', '-p', '-t', 't').stdout;
@@ -378,9 +379,3 @@ describe.runIf(rootTestsEnabled() && tmuxAvailable())('nsctl at an interactive t
     await type(['echo rc-$?', 'Enter'], /\nrc-0\n\$$/);
   });
 });
-
-function tmuxAvailable(): boolean {
-  const ok = spawnSync('tmux', ['-V']).status === 0;
-  if (!ok && process.env['CI'] === 'true') throw new Error('CI=true: tmux is required');
-  return ok || existsSync('/usr/bin/tmux');
-}

@@ -39,18 +39,6 @@ export function which(command: string, path = process.env['PATH'] ?? ''): string
   return undefined;
 }
 
-/**
- * Tools a test file needs (qemu-user-static, busybox-static, …): under CI=true a missing one
- * fails the run; elsewhere the suite is skipped.
- */
-export function toolsPresent(...commands: string[]): boolean {
-  const missing = commands.filter((command) => which(command, `${process.env['PATH']}:/usr/sbin:/sbin`) === undefined);
-  if (missing.length > 0 && process.env['CI'] === 'true') {
-    throw new Error(`CI=true: these tests need ${missing.join(', ')}`);
-  }
-  return missing.length === 0;
-}
-
 export interface Ran {
   readonly stdout: string;
   readonly stderr: string;

@@ -11,7 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { monitorNamesContainer, parseStorageConf } from '../../src/targets/parsers.ts';
 import { parseStatusIds } from '../../src/targets/proc.ts';
 import { entryDistrust, newTrust, STATE_FILE_MAX, type EntryFacts } from '../../src/targets/trust.ts';
-import { rootTestsEnabled } from '../support/untrusted.ts';
+import { needs } from '../support/gate.ts';
 
 const me = process.geteuid!();
 
@@ -93,7 +93,7 @@ describe('a Trust on real files (the caller owns them)', () => {
     expect(link.ignored).toEqual([{ source: `${base}/odd/link`, reason: `${base}/open is writable by others (mode 0777)` }]);
   });
 
-  it.runIf(rootTestsEnabled())('lets a sticky directory of root\'s lead to a source, but not be one', () => {
+  it.runIf(needs('root'))('lets a sticky directory of root\'s lead to a source, but not be one', () => {
     const inTmp = mkdtempSync('/tmp/nsctl-trust-sticky-');
     try {
       const trust = newTrust(0);
