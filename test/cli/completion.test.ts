@@ -165,8 +165,8 @@ describe('bash', () => {
   });
 
   test.runIf(needs('tmux'))('real readline in tmux completes -t docker:w, --net=FILE and a unique option', () => {
-    const socket = `nsctl-completion-${process.pid}`;
-    const t = (...args: string[]) => spawnSync('tmux', ['-L', socket, ...args], { cwd: files, env, encoding: 'utf8' });
+    // The server's socket in our directory: -L would leave /tmp/tmux-0 and the socket behind.
+    const t = (...args: string[]) => spawnSync('tmux', ['-S', join(dir, 'tmux'), ...args], { cwd: files, env, encoding: 'utf8' });
     const screenShows = (text: string): boolean => {
       const deadline = Date.now() + 10_000;
       while (Date.now() < deadline) {

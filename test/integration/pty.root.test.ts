@@ -94,13 +94,13 @@ int main(int argc, char **argv) {
 `;
 
 describe.runIf(needs('root', 'tmux', 'vi', 'cc', 'stty'))('--pty at an interactive terminal (tmux)', () => {
-  const server = `nsctl-pty-test-${process.pid}`;
-  const tmux = (...args: string[]) => spawnSync('tmux', ['-L', server, ...args], { encoding: 'utf8' });
+  const dir = scratch();
+  // The server's socket in our own directory: -L would leave /tmp/tmux-0 and the socket behind.
+  const tmux = (...args: string[]) => spawnSync('tmux', ['-S', join(dir, 'tmux'), ...args], { encoding: 'utf8' });
   const screen = () => tmux('capture-pane', '-p', '-t', 't').stdout.trimEnd();
   let target: Target;
   let paneTty: string;
   let panePid: number;
-  const dir = scratch();
 
   beforeAll(async () => {
     // A mount namespace with a devpts instance of its own, as a container has.

@@ -3,11 +3,11 @@
 // compiler. Shared by test/integration/{package,rescue,qemu}.test.ts.
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { accessSync, constants, mkdirSync, readFileSync, realpathSync, rmSync, symlinkSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, beforeAll, onTestFinished } from 'vitest';
 
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -21,6 +21,17 @@ export function scratch(name: string): string {
     mkdirSync(dir, { mode: 0o700 });
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/**
+ * Inside a test: a fresh directory under the temp dir, removed by vitest once the test is over,
+ * failed or not (a hook; `process.on('exit')` may never run in a vitest worker). Outside a test,
+ * use scratch().
+ */
+export function tempDir(name: string): string {
+  const dir = mkdtempSync(join(tmpdir(), `nsctl-${name}-`));
+  onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
   return dir;
 }
 

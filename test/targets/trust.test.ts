@@ -12,6 +12,7 @@ import { monitorNamesContainer, parseStorageConf } from '../../src/targets/parse
 import { parseStatusIds } from '../../src/targets/proc.ts';
 import { entryDistrust, newTrust, STATE_FILE_MAX, type EntryFacts } from '../../src/targets/trust.ts';
 import { needs } from '../support/gate.ts';
+import { tempDir } from '../support/pack.ts';
 
 const me = process.geteuid!();
 
@@ -94,15 +95,11 @@ describe('a Trust on real files (the caller owns them)', () => {
   });
 
   it.runIf(needs('root'))('lets a sticky directory of root\'s lead to a source, but not be one', () => {
-    const inTmp = mkdtempSync('/tmp/nsctl-trust-sticky-');
-    try {
-      const trust = newTrust(0);
-      expect(trust.isDirectory(inTmp)).toBe(true);
-      expect(trust.isDirectory('/tmp')).toBe(false);
-      expect(trust.ignored).toEqual([{ source: '/tmp', reason: '/tmp is writable by others (mode 1777)' }]);
-    } finally {
-      rmSync(inTmp, { recursive: true, force: true });
-    }
+    const inTmp = tempDir('trust-sticky');
+    const trust = newTrust(0);
+    expect(trust.isDirectory(inTmp)).toBe(true);
+    expect(trust.isDirectory('/tmp')).toBe(false);
+    expect(trust.ignored).toEqual([{ source: '/tmp', reason: '/tmp is writable by others (mode 1777)' }]);
   });
 });
 
