@@ -25,7 +25,7 @@ function oracleState(): 'ready' | 'missing' | 'other-version' {
 
 // In CI the oracle is part of the test environment: without it, this must fail, not skip.
 const state = oracleState();
-const oracleReady = needs(ORACLE) && skipUnless(state === 'ready', `${ORACLE} is not util-linux 2.38, whose usage errors the table below holds`);
+const oracleReady = needs(ORACLE) && skipUnless(state === 'ready', `${ORACLE} is not util-linux 2.38, whose options this file's table holds`);
 
 /** Debian's 2.38.1 (an SELinux build, so --follow-context exists), from its own --help and `--=`. */
 const NSENTER_2_38_1: OptionTable = {

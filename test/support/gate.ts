@@ -7,7 +7,7 @@ import { relative } from 'node:path';
 import { expect } from 'vitest';
 import { REPO, which } from './pack.ts';
 
-export const CI = process.env['CI'] === 'true';
+const CI = process.env['CI'] === 'true';
 export const isRoot = process.getuid?.() === 0;
 
 /** The Debian package of each program a test may need (the list in scripts/install-test-deps). */
@@ -16,9 +16,9 @@ const PACKAGE: Readonly<Record<string, string>> = {
   ctr: 'containerd', curl: 'curl', dash: 'dash', docker: 'docker.io', dockerd: 'docker.io', fish: 'fish',
   groff: 'groff-base', ip: 'iproute2', ldd: 'libc-bin', man: 'man-db', md5sum: 'coreutils', mkfifo: 'coreutils',
   mount: 'mount', 'musl-gcc': 'musl-tools', newgidmap: 'uidmap', newuidmap: 'uidmap', nsenter: 'util-linux',
-  '/usr/bin/nsenter': 'util-linux', podman: 'podman', ps: 'procps', python3: 'python3', setpriv: 'util-linux', strace: 'strace',
-  stty: 'coreutils', tar: 'tar', timeout: 'coreutils', tmux: 'tmux', unshare: 'util-linux', vi: 'vim',
-  zsh: 'zsh',
+  '/usr/bin/nsenter': 'util-linux', podman: 'podman', ps: 'procps', python3: 'python3', setpriv: 'util-linux',
+  strace: 'strace', stty: 'coreutils', tar: 'tar', timeout: 'coreutils', tmux: 'tmux', unshare: 'util-linux',
+  vi: 'vim', zsh: 'zsh',
 };
 const packageOf = (program: string): string => PACKAGE[program] ?? (/^qemu-.*-static$/.test(program) ? 'qemu-user-static' : program);
 
