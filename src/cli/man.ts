@@ -102,6 +102,9 @@ const ENVIRONMENT = [
   '.TP',
   '\\fBNSCTL_HELPER\\fR',
   'A helper program to use instead of the prebuilt one nsctl ships, for a machine it has none for (the package\'s docs/packaging.md says how to build one).',
+  '.TP',
+  '\\fBNSCTL_NO_CODE_CACHE\\fR',
+  'Set to 1: neither read nor write the V8 code cache that a run by the package\'s owner otherwise writes next to its bundle, dist/nsctl.cjs.*.v8cache (docs/packaging.md).',
 ];
 
 const EXAMPLES: readonly [string, string][] = [

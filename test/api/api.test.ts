@@ -5,7 +5,8 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { exec, pack, REPO, scratch, toolsDir, type Ran } from '../support/pack.ts';
-import { nsLink, rootTestsEnabled, startTarget, type Target } from '../support/targets.ts';
+import { needs } from '../support/gate.ts';
+import { nsLink, startTarget, type Target } from '../support/targets.ts';
 
 const TSC = join(REPO, 'node_modules/typescript/bin/tsc');
 
@@ -104,7 +105,7 @@ describe('the Node API from the packed tarball', () => {
     expect(lines.map((line) => /^wrong\.ts\((\d+),/.exec(line)?.[1])).toEqual(['4', '5', '6']);
   });
 
-  describe.runIf(rootTestsEnabled())('run against a target', () => {
+  describe.runIf(needs('root'))('run against a target', () => {
     let target: Target;
     beforeAll(async () => {
       target = await startTarget({ unshare: ['-u', '-n', '-p', '--fork'], setup: 'hostname web' });

@@ -13,10 +13,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { completionScript } from '../../src/cli/completion.ts';
+import { needs } from '../support/gate.ts';
 import { OPTION_SPECS } from '../../src/cli/table.ts';
 
-const mustRun = process.env.CI === 'true';
-const has = (tool: string): boolean => spawnSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' }).status === 0;
 const SHOWN = OPTION_SPECS.filter((spec) => !spec.hidden);
 const LONG_NAMES = SHOWN.flatMap((spec) => (spec.long === undefined ? [] : [`--${spec.long}`]));
 const SHORT_NAMES = SHOWN.flatMap((spec) => (spec.short === undefined ? [] : [`-${spec.short}`]));
@@ -165,11 +164,9 @@ describe('bash', () => {
     expect(bashComplete('nsctl -- ls', fake)).toEqual(['offset:2']);
   });
 
-  const tmux = has('tmux');
-  test.skipIf(!tmux && !mustRun)('real readline in tmux completes -t docker:w, --net=FILE and a unique option', () => {
-    expect(tmux, 'tmux is needed for this test').toBe(true);
-    const socket = `nsctl-completion-${process.pid}`;
-    const t = (...args: string[]) => spawnSync('tmux', ['-L', socket, ...args], { cwd: files, env, encoding: 'utf8' });
+  test.runIf(needs('tmux'))('real readline in tmux completes -t docker:w, --net=FILE and a unique option', () => {
+    // The server's socket in our directory: -L would leave /tmp/tmux-0 and the socket behind.
+    const t = (...args: string[]) => spawnSync('tmux', ['-S', join(dir, 'tmux'), ...args], { cwd: files, env, encoding: 'utf8' });
     const screenShows = (text: string): boolean => {
       const deadline = Date.now() + 10_000;
       while (Date.now() < deadline) {
@@ -223,18 +220,13 @@ print -r -- "$out" | tr -d '\\r' | grep -ao '<HIT>.*' | sed 's/^<HIT>//' | sort 
 zpty -d z
 `;
 
-const zsh = has('zsh');
 function zshComplete(line: string): string[] {
   const result = run('zsh', ['-f', join(dir, 'capture.zsh'), zshFunctions, line]);
   expect(result.status).toBe(0);
   return lines(result.stdout);
 }
 
-describe.skipIf(!zsh && !mustRun)('zsh', () => {
-  test('zsh is installed', () => {
-    expect(zsh, 'zsh is needed for these tests (apt-get install zsh)').toBe(true);
-  });
-
+describe.runIf(needs('zsh'))('zsh', () => {
   test('-<Tab> offers every option, short and long', () => {
     const offered = zshComplete('nsctl -');
     expect(offered).toEqual(expect.arrayContaining([...SHORT_NAMES, ...LONG_NAMES, '-Z', '--follow-context']));
@@ -269,7 +261,6 @@ describe.skipIf(!zsh && !mustRun)('zsh', () => {
 
 // ---- fish ---------------------------------------------------------------------------------------
 
-const fish = has('fish');
 function fishComplete(line: string): string[] {
   const result = run('fish', ['-c', `source ${join(dir, 'nsctl.fish')}; complete -C $argv[1]`, line]);
   expect(result.stderr).toBe('');
@@ -278,11 +269,7 @@ function fishComplete(line: string): string[] {
   return lines(result.stdout).map((line) => line.split('\t')[0]!);
 }
 
-describe.skipIf(!fish && !mustRun)('fish', () => {
-  test('fish is installed', () => {
-    expect(fish, 'fish is needed for these tests (apt-get install fish)').toBe(true);
-  });
-
+describe.runIf(needs('fish'))('fish', () => {
   test('- offers every option, short and long, and the =FILE forms', () => {
     const offered = fishComplete('nsctl -');
     expect(offered).toEqual(expect.arrayContaining([...SHORT_NAMES, ...LONG_NAMES, '--net=', '--root=', '-Z', '--follow-context']));

@@ -12,7 +12,8 @@ import { parseArgs } from '../../src/cli/index.ts';
 import { buildPlan, type Plan, type Step } from '../../src/plan/index.ts';
 import { selinuxEnabled, type SystemFacts } from '../../src/procfs/index.ts';
 import { encodePlan } from '../../src/wire/index.ts';
-import { compileC, isRoot, run, scratch, shPlanner, tempFile } from '../support/helper.ts';
+import { needs } from '../support/gate.ts';
+import { compileC, run, scratch, shPlanner, tempFile } from '../support/helper.ts';
 
 const kernel: SystemFacts = {
   supported: new Set(['user', 'cgroup', 'ipc', 'uts', 'net', 'pid', 'mnt', 'time']),
@@ -120,7 +121,7 @@ describe('the helper performs exec-context', () => {
     });
   });
 
-  it.runIf(isRoot)('must come before the fork: the kernel lets only the process that opened an attr file write it, whatever its credentials became', () => {
+  it.runIf(needs('root'))('must come before the fork: the kernel lets only the process that opened an attr file write it, whatever its credentials became', () => {
     // Without an LSM that takes exec contexts here, a write that passes the kernel's own checks
     // gets the LSM's EINVAL; a forked child writing its parent's descriptor gets EPERM first
     // (proc_pid_attr_write: the opener's mm must be the writer's). Changed credentials do not

@@ -8,7 +8,8 @@ import { describe, expect, it } from 'vitest';
 import type { Step } from '../../src/plan/plan.ts';
 import { nsFactsQuery as encodeNsFactsQuery } from '../../src/procfs/ask.ts';
 import { encodePlan, MAX_LIST_STRINGS, planRecord } from '../../src/wire/index.ts';
-import { check, ci, HELPER, helperCommand, isRoot, nodePlanner, run, shPlanner, until } from '../support/helper.ts';
+import { needs } from '../support/gate.ts';
+import { check, HELPER, helperCommand, nodePlanner, run, shPlanner, until } from '../support/helper.ts';
 import { decodeAnswerFrame, decodeQueryFrame, modelCheck } from '../support/wire-model.ts';
 
 // ---- Raw bytes ---------------------------------------------------------------------------------
@@ -381,8 +382,7 @@ describe('run: the frames from the planner', () => {
     expect(r.stderr).toMatch(/^(|nsctl: internal error: cannot (answer|read from) the planner: (Broken pipe|Connection reset by peer)\n)$/);
   });
 
-  it.runIf(isRoot || ci)('answers ns-facts: inode, type, owner and the user namespace\'s ancestors, or the errno', async () => {
-    if (!isRoot) throw new Error('CI=true: this test needs root');
+  it.runIf(needs('root'))('answers ns-facts: inode, type, owner and the user namespace\'s ancestors, or the errno', async () => {
     const nested = spawn('unshare', ['-U', 'sleep', '1000'], { stdio: 'ignore' });
     try {
       await until('the nested user namespace exists', () => readlinkSync(`/proc/${nested.pid}/ns/user`) !== readlinkSync('/proc/self/ns/user'));

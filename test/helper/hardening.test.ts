@@ -25,12 +25,10 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Step } from '../../src/plan/plan.ts';
 import { encodePlan } from '../../src/wire/index.ts';
-import { toolsPresent } from '../support/pack.ts';
+import { isRoot, needs } from '../support/gate.ts';
 import {
-  ci,
   compileC,
   HELPER,
-  isRoot,
   nodePlanner,
   REPO,
   run,
@@ -42,11 +40,8 @@ import {
   type Planner,
 } from '../support/helper.ts';
 
-const haveTools = toolsPresent('cc', 'setpriv', 'nsenter', 'unshare', 'mkfifo');
-const rootOnly = isRoot || ci;
-function needRoot(): void {
-  if (!isRoot) throw new Error('CI=true: this test needs root');
-}
+const haveTools = needs('cc', 'setpriv', 'nsenter', 'unshare', 'mkfifo');
+const rootOnly = needs('root');
 
 const PATH = 'PATH=/usr/local/bin:/usr/bin:/bin';
 const fail = (what: string, hint?: string): { fail: { what: string }; hint?: string } => (hint === undefined ? { fail: { what } } : { fail: { what }, hint });
@@ -382,7 +377,6 @@ describe.runIf(haveTools)('non-dumpable while it holds the caller\'s descriptors
   });
 
   it.runIf(rootOnly)('stays non-dumpable after setgid and setuid, even with fs.suid_dumpable=1', async () => {
-    needRoot();
     const fifo = mkfifo('after-setuid');
     const plan = planOf(
       { op: 'setgroups', ...fail('setgroups') },
@@ -406,7 +400,6 @@ describe.runIf(haveTools)('non-dumpable while it holds the caller\'s descriptors
   });
 
   it.runIf(rootOnly)("after a setns into a user namespace, that namespace's root cannot read the helper's descriptors", async () => {
-    needRoot();
     // A user namespace owned by nobody in which root maps to root, like a container's: joining it
     // changes the helper's credentials (the owner is not the helper's uid), which resets
     // "dumpable" to fs.suid_dumpable; its root is root by uid, but has no capability outside.
@@ -550,7 +543,6 @@ describe.runIf(haveTools)('environ: loading the target environment', () => {
   });
 
   it.runIf(rootOnly)('late: loads through the /proc/PID directory only when nothing was loaded', async () => {
-    needRoot();
     const secret = tempFile('environ-secret', 'FROM=early', 0o600); // root's; nobody is refused
     const steps = (proc: string): Step[] => [
       open(0, secret, 'read', { softDenied: true } as Partial<Step>),
@@ -653,7 +645,6 @@ writeSync(3, plan);
 `);
 
   it('enters the process the planner read (the control)', async () => {
-    needRoot();
     const ns = await pidNamespace();
     try {
       const p = planner(template(), false);
@@ -664,7 +655,6 @@ writeSync(3, plan);
   });
 
   it('refuses a PID recycled before the helper opened /proc/PID', async () => {
-    needRoot();
     const ns = await pidNamespace();
     try {
       const p = planner(template(), true);
@@ -675,7 +665,6 @@ writeSync(3, plan);
   });
 
   it('refuses a PID recycled after the helper opened /proc/PID: reads through the old directory fail', async () => {
-    needRoot();
     const ns = await pidNamespace();
     const fifo = mkfifo('check-start');
     try {
@@ -799,7 +788,6 @@ describe.runIf(haveTools)('exec-login-shell', () => {
   };
 
   it.runIf(rootOnly)("without $SHELL: the shell of this uid in this root's /etc/passwd (first match, strict decimal uid)", () => {
-    needRoot();
     // Digits only: " 0", "+0", "0x0", "" and 2^32 are no uid; leading zeros are (as glibc reads them).
     const others = ['bad:x: 0:0::/:/x', 'bad:x:+0:0::/:/x', 'bad:x:0x0:0::/:/x', 'bad:x::0::/:/x', 'bad:x:4294967296:0::/:/x', 'short:x:0:0:/bin/x'].join('\n');
     const root = makeRoot(passwd(`${line(10, '/bin/fallback')}${others}\n${line(0, '/bin/passwd-shell')}${line(0, '/bin/fallback')}`));
@@ -811,7 +799,6 @@ describe.runIf(haveTools)('exec-login-shell', () => {
   });
 
   it.runIf(rootOnly)('resolves /etc/passwd inside the new root, through a symlinked /etc (absolute or ../)', () => {
-    needRoot();
     expect(existsSync('/inside-etc')).toBe(false);
     for (const link of ['/inside-etc', '../../../../../../inside-etc']) {
       const root = makeRoot((r) => {
@@ -824,7 +811,6 @@ describe.runIf(haveTools)('exec-login-shell', () => {
   });
 
   it.runIf(rootOnly)('refuses a hostile /etc/passwd: a FIFO (no hang), a symlink (to /dev/tty), a device; reads at most 1 MiB of whole lines', () => {
-    needRoot();
     const fifoRoot = makeRoot((r) => {
       mkdirSync(join(r, 'etc'));
       expect(spawnSync('mkfifo', [join(r, 'etc/passwd')]).status).toBe(0);
@@ -853,7 +839,6 @@ describe.runIf(haveTools)('exec-login-shell', () => {
   });
 
   it.runIf(rootOnly)('escapes a shell path the target wrote in the failure line', () => {
-    needRoot();
     const root = makeRoot(passwd(line(0, '/bin/\x1b[2Jgone\x07')));
     expect(login([], '/bin/fallback', { root })).toStrictEqual({
       status: 127,
@@ -922,7 +907,6 @@ describe.runIf(haveTools)('every failure is one line, "nsctl: <what>: <strerror>
   });
 
   it.runIf(rootOnly)('as nobody: chroot, setgid, setuid and setgroups fail with EPERM (setgroups only after an earlier failure)', () => {
-    needRoot();
     const nobody = { uid: 65534, gid: 65534 };
     expect(failing({ op: 'chroot', path: '/', ...fail('cannot change root directory to /') }, [], nobody)).toStrictEqual(
       line('cannot change root directory to /: Operation not permitted'),
@@ -935,7 +919,6 @@ describe.runIf(haveTools)('every failure is one line, "nsctl: <what>: <strerror>
   });
 
   it.runIf(rootOnly)('stat-owner and the owner flag: the ids of the file as seen now', () => {
-    needRoot();
     const owned = tempFile('owned', 'x');
     spawnSync('chown', ['1234:5678', owned]);
     const r = run({

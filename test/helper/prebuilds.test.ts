@@ -17,7 +17,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { encodePlan } from '../../src/wire/index.ts';
 import { helperCommand, prebuiltHelper, REPO, tempFile, type Ran } from '../support/helper.ts';
-import { toolsPresent } from '../support/pack.ts';
+import { needs } from '../support/gate.ts';
 import { modelCheck, validPlan } from '../support/wire-model.ts';
 
 /** process.arch of each helper → qemu-user's name, ELF e_machine and `uname -m` names. */
@@ -53,7 +53,7 @@ describe('prebuilds/machines', () => {
   });
 
   const shells = [['dash'], ['bash'], ['busybox', 'sh']];
-  it.runIf(toolsPresent('dash', 'bash', 'busybox')).each(HELPERS.map((h) => h.arch))('linux-%s: `IFS= read -r x < helper` is the ident in dash, bash and busybox sh', (arch) => {
+  it.runIf(needs('dash', 'bash', 'busybox')).each(HELPERS.map((h) => h.arch))('linux-%s: `IFS= read -r x < helper` is the ident in dash, bash and busybox sh', (arch) => {
     const ident = lines.find((l) => l.split(' ')[1] === `linux-${arch}`)!.split(' ')[2]!;
     for (const sh of shells) {
       const r = spawnSync(sh[0]!, [...sh.slice(1), '-c', 'IFS= read -r x < "$1"; printf %s "$x"', 'sh', prebuiltHelper(arch)], { encoding: 'latin1' });
@@ -67,7 +67,7 @@ describe('prebuilds/machines', () => {
   });
 });
 
-const haveQemu = toolsPresent(...FOREIGN.map((h) => `qemu-${h.qemu}-static`));
+const haveQemu = needs(...FOREIGN.map((h) => `qemu-${h.qemu}-static`));
 
 describe.runIf(haveQemu)('foreign helpers under qemu-user', () => {
   const qemu = (h: (typeof HELPERS)[number], args: string[], input?: Uint8Array): Ran =>

@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Step } from '../../src/plan/plan.ts';
 import { encodePlan } from '../../src/wire/index.ts';
-import { ci, HELPER, isRoot, run, scratch, shPlanner, start, tempFile, until } from '../support/helper.ts';
+import { needs } from '../support/gate.ts';
+import { HELPER, run, scratch, shPlanner, start, tempFile, until } from '../support/helper.ts';
 
 const PATH = 'PATH=/usr/local/bin:/usr/bin:/bin';
 const TEXTS = { open: 'cannot open /dev/ptmx', what: 'cannot set up the pseudo-terminal', relay: 'cannot relay the pseudo-terminal' };
@@ -113,9 +114,8 @@ describe('pty: a terminal of its own for the program', () => {
   });
 });
 
-describe.runIf(isRoot || ci)('pty: the relay', () => {
+describe.runIf(needs('root'))('pty: the relay', () => {
   const need = () => {
-    if (!isRoot) throw new Error('CI=true: this test needs root');
   };
   /** A file nobody (65534) may create: the program's sign that it runs. */
   const readyFile = (name: string): string => {
@@ -166,9 +166,8 @@ describe.runIf(isRoot || ci)('pty: the relay', () => {
   });
 });
 
-describe.runIf(isRoot || ci)("pty in a directory the target controls (devpts)", () => {
+describe.runIf(needs('root'))("pty in a directory the target controls (devpts)", () => {
   const need = () => {
-    if (!isRoot) throw new Error('CI=true: this test needs root');
   };
 
   it('takes the terminal from that devpts: tty names it there', () => {

@@ -2,11 +2,12 @@
 // the messages with their bytes unchanged, exactly as with nsenter (src/kernel/bytes.ts). Node
 // alone would have replaced each such byte by U+FFFD's three.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NSCTL, NSENTER, rootTestsEnabled, startTarget, type Target } from '../support/targets.ts';
+import { needs } from '../support/gate.ts';
+import { tempDir } from '../support/pack.ts';
+import { NSCTL, NSENTER, startTarget, type Target } from '../support/targets.ts';
 
 const DIR = Buffer.from('/tmp/nsctl-bytes-\xfe\x80', 'latin1');
 
@@ -31,7 +32,7 @@ interface Ran {
   readonly stderr: string;
 }
 
-describe.runIf(rootTestsEnabled())('bytes that are not UTF-8, compared with nsenter byte for byte', () => {
+describe.runIf(needs('root'))('bytes that are not UTF-8, compared with nsenter byte for byte', () => {
   let target: Target;
   let P: string;
   beforeAll(async () => {
@@ -85,15 +86,11 @@ describe.runIf(rootTestsEnabled())('bytes that are not UTF-8, compared with nsen
   // nsenter 2.38.1 has no passwd lookup (2.42 does): checked against 2.42's sentence, except that
   // the target wrote this path, so its bytes are escaped, never written raw to the terminal.
   it('names the passwd shell it could not execute, escaped (the target wrote it)', () => {
-    const root = mkdtempSync(join(tmpdir(), 'nsctl-passwd-'));
-    try {
-      mkdirSync(join(root, 'etc'));
-      writeFileSync(join(root, 'etc/passwd'), Buffer.from('root:x:0:0:root:/:/no/such/shell\xff\n', 'latin1'));
-      const result = spawnSync('env', ['-u', 'SHELL', NSCTL, '-t', P, '-u', `--root=${root}`], { timeout: 20_000 });
-      expect({ status: result.status, stdout: result.stdout.toString() }).toEqual({ status: 127, stdout: '' });
-      expect(result.stderr.toString('latin1')).toBe('nsctl: failed to execute /no/such/shell\\xff: No such file or directory\n');
-    } finally {
-      rmSync(root, { recursive: true, force: true });
-    }
+    const root = tempDir('passwd');
+    mkdirSync(join(root, 'etc'));
+    writeFileSync(join(root, 'etc/passwd'), Buffer.from('root:x:0:0:root:/:/no/such/shell\xff\n', 'latin1'));
+    const result = spawnSync('env', ['-u', 'SHELL', NSCTL, '-t', P, '-u', `--root=${root}`], { timeout: 20_000 });
+    expect({ status: result.status, stdout: result.stdout.toString() }).toEqual({ status: 127, stdout: '' });
+    expect(result.stderr.toString('latin1')).toBe('nsctl: failed to execute /no/such/shell\\xff: No such file or directory\n');
   });
 });

@@ -8,12 +8,13 @@ import { chmodSync, chownSync, copyFileSync, cpSync, existsSync, lstatSync, mkdi
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO, scratch } from '../support/pack.ts';
-import { rootTestsEnabled, startTarget, type Target } from '../support/targets.ts';
+import { needs } from '../support/gate.ts';
+import { startTarget, type Target } from '../support/targets.ts';
 
 const NOBODY = 65534;
 const CACHE_NAME = `nsctl.cjs.${process.version}-${process.arch}.v8cache`;
 
-describe.runIf(rootTestsEnabled())('the code cache next to dist/nsctl.cjs', () => {
+describe.runIf(needs('root'))('the code cache next to dist/nsctl.cjs', () => {
   const dir = scratch('code-cache');
   let target: Target;
   let copies = 0;
@@ -32,9 +33,9 @@ describe.runIf(rootTestsEnabled())('the code cache next to dist/nsctl.cjs', () =
     return { root, dist: join(root, 'dist'), cache: join(root, 'dist', CACHE_NAME) };
   }
 
-  function enter(root: string, wrap: readonly string[] = []): void {
+  function enter(root: string, wrap: readonly string[] = [], env: NodeJS.ProcessEnv = process.env): void {
     const argv = [...wrap, join(root, 'bin/nsctl'), '-t', String(target.pid), '-u', 'hostname'];
-    const result = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8', timeout: 20_000 });
+    const result = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8', timeout: 20_000, env });
     expect({ status: result.status, stdout: result.stdout, stderr: result.stderr }).toEqual({
       status: 0,
       stdout: 'cache-target\n',
@@ -87,6 +88,24 @@ describe.runIf(rootTestsEnabled())('the code cache next to dist/nsctl.cjs', () =
     // Used, not rewritten, by --json; the plain run wrote its own.
     expect(identity(explainCache)).toBe(first);
     expect(readdirSync(dist).sort()).toEqual(['nsctl.cjs', CACHE_NAME, CACHE_NAME.replace(/\.v8cache$/, '.explain.v8cache')].sort());
+  });
+
+  it('is neither written nor replaced with NSCTL_NO_CODE_CACHE=1: nothing is written into dist/', () => {
+    const { root, dist, cache } = freshPackage();
+    const off = { ...process.env, NSCTL_NO_CODE_CACHE: '1' };
+    enter(root, [], off);
+    enter(root, [], off);
+    const explain = spawnSync(join(root, 'bin/nsctl'), ['--explain', '-t', String(target.pid), '-u', 'hostname'], { encoding: 'utf8', env: off });
+    expect({ status: explain.status, stderr: explain.stderr }).toEqual({ status: 0, stderr: '' });
+    expect(readdirSync(dist)).toEqual(['nsctl.cjs']);
+    // A cache V8 rejects, which a run without the switch replaces, stays as it is.
+    writeFileSync(cache, Buffer.concat([Buffer.from(keyOf(dist)), Buffer.alloc(4096, 0x5a)]), { mode: 0o644 });
+    const rejected = identity(cache);
+    enter(root, [], off);
+    expect(identity(cache)).toBe(rejected);
+    expect(readdirSync(dist).sort()).toEqual(['nsctl.cjs', CACHE_NAME]);
+    enter(root);
+    expect(identity(cache)).not.toBe(rejected);
   });
 
   it('is not written by --help, --version or an error before the helper', () => {

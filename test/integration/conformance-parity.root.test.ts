@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nsctlForAnyUser } from '../support/any-user.ts';
-import { NSCTL, nsctl, rootTestsEnabled } from '../support/targets.ts';
+import { needs } from '../support/gate.ts';
+import { NSCTL, nsctl } from '../support/targets.ts';
 
 const pids: number[] = [];
 afterAll(() => {
@@ -62,7 +63,7 @@ const startSleeper = async (argv: readonly string[], cmdline = 'sleep 1000'): Pr
 const pidfdInode = (pid: number): string =>
   spawnSync('python3', ['-c', `import os; print(os.fstat(os.pidfd_open(${pid})).st_ino)`], { encoding: 'utf8' }).stdout.trim();
 
-describe.runIf(rootTestsEnabled())('nsenter parity options, seen from inside', () => {
+describe.runIf(needs('root'))('nsenter parity options, seen from inside', () => {
   const work = mkdtempSync(join(tmpdir(), 'nsctl-parity-'));
   chmodSync(work, 0o755); // uid 1000 runs a script from here
   afterAll(() => rmSync(work, { recursive: true, force: true }));

@@ -6,10 +6,10 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { needs } from '../support/gate.ts';
 import { CASES, caseName, generatedLines, generatedName, startBench, type Bench, type Outcome } from '../../scripts/conformance-cases.mjs';
 
 const SCRIPT = fileURLToPath(new URL('../../scripts/conformance', import.meta.url));
-const canRun = process.getuid?.() === 0 || process.env['CI'] === 'true';
 
 /** nsctl gave what nsenter gave (or what was recorded); the message names the line as run. */
 function expectSame(outcome: Outcome, statusOnly = false): void {
@@ -19,7 +19,7 @@ function expectSame(outcome: Outcome, statusOnly = false): void {
   expect(outcome.ok, line).toBe(true);
 }
 
-describe.runIf(canRun)('conformance with nsenter', () => {
+describe.runIf(needs('root', 'unshare', 'setpriv', 'python3', 'cc', '/usr/bin/nsenter'))('conformance with nsenter', () => {
   let bench: Bench | undefined;
   beforeAll(() => {
     bench = startBench();

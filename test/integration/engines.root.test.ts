@@ -4,27 +4,20 @@
 // with what the engine reports. afterAll stops every container and daemon this file started, by
 // PID, and deletes the engines directory, also when a test fails.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nsctlForAnyUser } from '../support/any-user.ts';
-import { NSCTL, nsctl, rootTestsEnabled } from '../support/targets.ts';
+import { needs } from '../support/gate.ts';
+import { tempDir } from '../support/pack.ts';
+import { NSCTL, nsctl } from '../support/targets.ts';
 
 const ENGINES = fileURLToPath(new URL('../../scripts/engines', import.meta.url));
 const NEEDED = ['dockerd', 'docker', 'podman', 'containerd', 'ctr', 'busybox', 'curl', 'ip'];
 const NS = ['mnt', 'net', 'pid', 'uts', 'ipc', 'user'] as const;
 const SHOW = `hostname; for n in ${NS.join(' ')}; do readlink /proc/self/ns/$n; done`;
 const S = Math.random().toString(36).slice(2, 8);
-
-function enginesEnabled(): boolean {
-  if (!rootTestsEnabled()) return false;
-  const missing = NEEDED.filter((tool) => spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0);
-  if (missing.length === 0) return true;
-  if (process.env['CI'] === 'true') throw new Error(`CI=true: the engine tests need ${missing.join(', ')} (see docs/targets.md)`);
-  return false;
-}
 
 const env = { ...process.env, CONTAINERS_CONF: '/tmp/nsctl-engines/containers.conf', NSCTL_ENGINES_DIR: '/tmp/nsctl-engines' };
 function sh(argv: string[]): string {
@@ -83,7 +76,7 @@ function alive(pid: number): boolean {
 const dockerPid = (name: string): number => Number(sh(['docker', 'inspect', '-f', '{{.State.Pid}}', name]));
 const podmanPid = (name: string): number => Number(sh(['podman', 'inspect', '-f', '{{.State.Pid}}', name]));
 
-describe.runIf(enginesEnabled())('container targets by name, against real engines', () => {
+describe.runIf(needs('root', ...NEEDED))('container targets by name, against real engines', () => {
   const web = `nsctl-web-${S}`;
   const stopped = `nsctl-stopped-${S}`;
   const restarting = `nsctl-restart-${S}`;
@@ -122,6 +115,8 @@ describe.runIf(enginesEnabled())('container targets by name, against real engine
     const stop = spawnSync(ENGINES, ['clean'], { env, encoding: 'utf8', timeout: 120_000 });
     rmSync(LOCK, { recursive: true, force: true });
     if (stop.status !== 0) throw new Error(`scripts/engines clean: ${stop.stderr}`);
+    const mounted = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((line) => line.includes(env.NSCTL_ENGINES_DIR));
+    if (mounted.length > 0 || existsSync(env.NSCTL_ENGINES_DIR)) throw new Error(`scripts/engines clean left ${env.NSCTL_ENGINES_DIR} or its mounts: ${mounted.join('; ')}`);
   }, 180_000);
 
   it('enters a docker container by name, full ID and ID prefix, as the engine reports it', () => {
@@ -240,36 +235,32 @@ describe.runIf(enginesEnabled())('container targets by name, against real engine
   it('refuses, without entering, a container that restarted between planning and entering', () => {
     // A `node` first on PATH runs the real planner, then holds its exit (the helper waits for it
     // before it enters anything) until the container has restarted.
-    const dir = mkdtempSync(join(tmpdir(), 'nsctl-restart-'));
-    try {
-      writeFileSync(
-        join(dir, 'node'),
-        `#!/bin/sh\n${process.execPath} "$@"; rc=$?\n: > ${dir}/planned\nwhile [ ! -e ${dir}/go ]; do sleep 0.01; done\nexit $rc\n`,
-        { mode: 0o755 },
-      );
-      const before = dockerPid(restarting);
-      const script = [
-        `PATH=${dir}:$PATH ${NSCTL} -t docker:${restarting} -u hostname > ${dir}/out 2> ${dir}/err & n=$!`,
-        `while [ ! -e ${dir}/planned ]; do sleep 0.01; done`,
-        `docker restart -t 0 ${restarting} > /dev/null`,
-        `: > ${dir}/go`,
-        `wait $n; echo $? > ${dir}/rc`,
-      ].join('\n');
-      const result = spawnSync('sh', ['-c', script], { encoding: 'utf8', env, timeout: 120_000 });
-      expect(result.status).toBe(0);
-      expect(dockerPid(restarting)).not.toBe(before);
-      expect(readFileSync(join(dir, 'out'), 'utf8')).toBe('');
-      // The old init is gone (its /proc directory cannot be opened) or its PID already belongs to
-      // another process (the start time differs): either way, nothing is entered.
-      expect(readFileSync(join(dir, 'err'), 'utf8')).toMatch(
-        new RegExp(`^nsctl: docker:${restarting}: process ${before} exited or was replaced after nsctl found it \\(the container stopped or restarted\\); nothing was entered: (No such file or directory|No such process)\n$`),
-      );
-      expect(readFileSync(join(dir, 'rc'), 'utf8')).toBe('1\n');
-      // Named again, the new init is found and entered.
-      expect(nsctl(['-t', `docker:${restarting}`, '-u', 'true'], { env })).toMatchObject({ status: 0, stderr: '' });
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const dir = tempDir('restart');
+    writeFileSync(
+      join(dir, 'node'),
+      `#!/bin/sh\n${process.execPath} "$@"; rc=$?\n: > ${dir}/planned\nwhile [ ! -e ${dir}/go ]; do sleep 0.01; done\nexit $rc\n`,
+      { mode: 0o755 },
+    );
+    const before = dockerPid(restarting);
+    const script = [
+      `PATH=${dir}:$PATH ${NSCTL} -t docker:${restarting} -u hostname > ${dir}/out 2> ${dir}/err & n=$!`,
+      `while [ ! -e ${dir}/planned ]; do sleep 0.01; done`,
+      `docker restart -t 0 ${restarting} > /dev/null`,
+      `: > ${dir}/go`,
+      `wait $n; echo $? > ${dir}/rc`,
+    ].join('\n');
+    const result = spawnSync('sh', ['-c', script], { encoding: 'utf8', env, timeout: 120_000 });
+    expect(result.status).toBe(0);
+    expect(dockerPid(restarting)).not.toBe(before);
+    expect(readFileSync(join(dir, 'out'), 'utf8')).toBe('');
+    // The old init is gone (its /proc directory cannot be opened) or its PID already belongs to
+    // another process (the start time differs): either way, nothing is entered.
+    expect(readFileSync(join(dir, 'err'), 'utf8')).toMatch(
+      new RegExp(`^nsctl: docker:${restarting}: process ${before} exited or was replaced after nsctl found it \\(the container stopped or restarted\\); nothing was entered: (No such file or directory|No such process)\n$`),
+    );
+    expect(readFileSync(join(dir, 'rc'), 'utf8')).toBe('1\n');
+    // Named again, the new init is found and entered.
+    expect(nsctl(['-t', `docker:${restarting}`, '-u', 'true'], { env })).toMatchObject({ status: 0, stderr: '' });
   });
 
   it('says permission denied when the caller may not use the docker socket', () => {

@@ -1,17 +1,18 @@
 // End to end, as root: real targets made with unshare, entered with nsctl, observed from inside,
 // and the same command lines run under /usr/bin/nsenter must print the same.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ALL_NAMESPACES, NSCTL, NSENTER, nsctl, nsenter, nsLink, rootTestsEnabled, startTarget, type Target } from '../support/targets.ts';
+import { needs } from '../support/gate.ts';
+import { tempDir } from '../support/pack.ts';
+import { ALL_NAMESPACES, NSCTL, NSENTER, nsctl, nsenter, nsLink, startTarget, type Target } from '../support/targets.ts';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const SHOW_NS = ALL_NAMESPACES.map((ns) => `readlink /proc/self/ns/${ns}`).join('; ');
 
-describe.runIf(rootTestsEnabled())('entering a target made with unshare', () => {
+describe.runIf(needs('root'))('entering a target made with unshare', () => {
   let plain: Target; // all eight namespace types, no user namespace of its own
   let mapped: Target; // its own user namespace, mapped to root
   beforeAll(async () => {
@@ -138,22 +139,18 @@ describe.runIf(rootTestsEnabled())('entering a target made with unshare', () => 
     // A root holding only busybox and an empty /proc, with proc mounted there in a mount namespace
     // of the test's own; /proc/$$/cwd inside it is the working directory of the shell that runs
     // nsctl: this checkout, outside the new root.
-    const root = mkdtempSync(join(tmpdir(), 'nsctl-wdns-'));
-    try {
-      mkdirSync(join(root, 'bin'));
-      mkdirSync(join(root, 'proc'));
-      copyFileSync('/bin/busybox', join(root, 'bin/busybox'));
-      chmodSync(join(root, 'bin/busybox'), 0o755);
-      const line = (tool: string) =>
-        spawnSync('unshare', ['-m', 'sh', '-c', `mount --make-rprivate / && mount -t proc proc ${root}/proc && ${tool} --uts=/proc/self/ns/uts --root=${root} --wdns=/proc/$$/cwd /bin/busybox ls -d package.json src`], {
-          encoding: 'utf8',
-          cwd: REPO,
-        });
-      const ours = line(NSCTL);
-      expect([ours.stdout, ours.stderr, ours.status]).toEqual(['package.json\nsrc\n', '', 0]);
-      expect(ours.stdout).toBe(line(NSENTER).stdout);
-    } finally {
-      rmSync(root, { recursive: true, force: true });
-    }
+    const root = tempDir('wdns');
+    mkdirSync(join(root, 'bin'));
+    mkdirSync(join(root, 'proc'));
+    copyFileSync('/bin/busybox', join(root, 'bin/busybox'));
+    chmodSync(join(root, 'bin/busybox'), 0o755);
+    const line = (tool: string) =>
+      spawnSync('unshare', ['-m', 'sh', '-c', `mount --make-rprivate / && mount -t proc proc ${root}/proc && ${tool} --uts=/proc/self/ns/uts --root=${root} --wdns=/proc/$$/cwd /bin/busybox ls -d package.json src`], {
+        encoding: 'utf8',
+        cwd: REPO,
+      });
+    const ours = line(NSCTL);
+    expect([ours.stdout, ours.stderr, ours.status]).toEqual(['package.json\nsrc\n', '', 0]);
+    expect(ours.stdout).toBe(line(NSENTER).stdout);
   });
 });

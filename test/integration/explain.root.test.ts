@@ -8,12 +8,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PlanDocument } from '../../src/explain/index.ts';
 import { nsctlForAnyUser } from '../support/any-user.ts';
-import { NSCTL, nsctl, nsLink, rootTestsEnabled, run, startTarget, type Target } from '../support/targets.ts';
+import { needs } from '../support/gate.ts';
+import { NSCTL, nsctl, nsLink, run, startTarget, type Target } from '../support/targets.ts';
 
 const inode = (link: string): string => /\[([0-9]+)\]$/.exec(link)![1]!;
 const startTime = (pid: number): string => readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[19]!;
 
-describe.runIf(rootTestsEnabled())('--explain and --json on real targets', () => {
+describe.runIf(needs('root'))('--explain and --json on real targets', () => {
   let target: Target;
   let userTarget: Target;
   const dir = mkdtempSync(join(tmpdir(), 'nsctl-explain-'));

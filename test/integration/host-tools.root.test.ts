@@ -15,22 +15,15 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSy
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nsctlForAnyUser } from '../support/any-user.ts';
-import { NSCTL, nsctl, rootTestsEnabled, type Run } from '../support/targets.ts';
+import { needs } from '../support/gate.ts';
+import { NSCTL, nsctl, type Run } from '../support/targets.ts';
 
-const CI = process.env['CI'] === 'true';
 const S = Math.random().toString(36).slice(2, 8);
 
-/** Which of these tools are on PATH; under CI=true a missing one fails the file. */
-function have(...tools: string[]): boolean {
-  const missing = tools.filter((tool) => spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0);
-  if (missing.length > 0 && CI) throw new Error(`CI=true: the --host-tools tests need ${missing.join(', ')} (.ci/run installs them)`);
-  return missing.length === 0;
-}
-const root = rootTestsEnabled();
-const base = root && have('unshare', 'setpriv', 'musl-gcc', 'ps', 'timeout', 'md5sum');
-const withDocker = base && have('dockerd', 'docker', 'curl');
-const withPodman = base && have('podman');
-const withStrace = base && have('strace');
+const base = needs('root', 'unshare', 'setpriv', 'musl-gcc', 'ps', 'timeout', 'md5sum');
+const withDocker = base && needs('dockerd', 'docker', 'curl');
+const withPodman = base && needs('podman');
+const withStrace = base && needs('strace');
 
 function sh(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): string {
   const r = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8', env, timeout: 120_000 });

@@ -5,9 +5,10 @@
 import { createHash } from 'node:crypto';
 import { chmodSync, copyFileSync, cpSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { exec, pack, readSums, REPO, scratch, toolsDir, toolsPresent, which } from '../support/pack.ts';
-import { nsLink, rootTestsEnabled, startTarget, type Target } from '../support/targets.ts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { needs } from '../support/gate.ts';
+import { exec, pack, readSums, REPO, scratch, toolsDir, which } from '../support/pack.ts';
+import { nsLink, startTarget, type Target } from '../support/targets.ts';
 
 /** The machines prebuilds/machines serves, by directory (the launcher's table). */
 const SUPPORTED = ['linux-x64', 'linux-arm64', 'linux-arm', 'linux-ppc64', 'linux-s390x'];
@@ -41,9 +42,10 @@ describe('the tarball npm pack makes', () => {
   const dir = scratch('pack');
   let tarball: string;
   let size: number;
+  let unpackedSize: number;
   let unpacked: string;
   beforeAll(() => {
-    ({ tarball, size } = pack(dir));
+    ({ tarball, size, unpackedSize } = pack(dir));
     unpacked = join(dir, 'unpacked');
     mkdirSync(unpacked);
     const untar = exec(['tar', '-xzf', tarball, '-C', unpacked], process.env);
@@ -89,16 +91,25 @@ describe('the tarball npm pack makes', () => {
     }
   });
 
-  it('is as small as the README says (its "Install size" line, within 25%)', () => {
+  it('is as small as the README says: its "Install size" line gives bounds, which hold', () => {
     const readme = readFileSync(join(REPO, 'README.md'), 'utf8');
-    const match = /Install size: about (\d+) kB packed/.exec(readme);
-    expect(match, 'README.md has an "Install size: about N kB packed" line').not.toBeNull();
-    const stated = Number(match![1]) * 1000;
-    expect(Math.abs(size - stated) / stated).toBeLessThan(0.25);
+    const match = /Install size: under (\d+) kB packed and ([\d.]+) MB unpacked/.exec(readme);
+    expect(match, 'README.md has an "Install size: under N kB packed and M MB unpacked" line').not.toBeNull();
+    expect(size, `packed size (bytes) within README's ${match![1]} kB`).toBeLessThanOrEqual(Number(match![1]) * 1000);
+    expect(unpackedSize, `unpacked size (bytes) within README's ${match![2]} MB`).toBeLessThanOrEqual(Number(match![2]) * 1_000_000);
   });
 });
 
-describe.runIf(toolsPresent('man'))('man nsctl after npm i -g (package.json "man")', () => {
+describe('a development install (npm ci)', () => {
+  it('has every dependency with an install script reviewed in package.json "allowScripts", so npm ci does not warn', () => {
+    const lock = JSON.parse(readFileSync(join(REPO, 'package-lock.json'), 'utf8')) as { packages: Record<string, { hasInstallScript?: boolean }> };
+    const allowed = (JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { allowScripts?: Record<string, boolean> }).allowScripts ?? {};
+    const withScripts = Object.entries(lock.packages).filter(([, entry]) => entry.hasInstallScript).map(([path]) => path.replace(/^.*node_modules\//, ''));
+    expect(withScripts.filter((name) => !(name in allowed)), 'review their install scripts, then add them to "allowScripts"').toEqual([]);
+  });
+});
+
+describe.runIf(needs('man'))('man nsctl after npm i -g (package.json "man")', () => {
   const dir = scratch('man');
   const prefix = join(dir, 'prefix');
   // node and npm from the tools directory, man from the system.
@@ -127,7 +138,7 @@ describe.runIf(toolsPresent('man'))('man nsctl after npm i -g (package.json "man
   });
 });
 
-describe.runIf(rootTestsEnabled())('the installed package, with no compiler anywhere on PATH', () => {
+describe.runIf(needs('root'))('the installed package, with no compiler anywhere on PATH', () => {
   const dir = scratch('install');
   const tools = join(dir, 'tools');
   const prefix = join(dir, 'prefix');
@@ -312,4 +323,62 @@ describe.runIf(rootTestsEnabled())('the installed package, with no compiler anyw
       expect(result).toEqual({ stdout: 'npm exec: 126\nnsctl-packaged\n', stderr: 'sh: 1: nsctl: Permission denied\n', status: 0 });
     });
   });
+});
+
+describe.runIf(needs('root'))("the README's ways to run nsctl before it is published, each line as written there", () => {
+  // The indented lines between the README's `npx nsctl` line and the paragraph after them, run by
+  // sh in a copy of this checkout as a new user would: PID is a target's, and the final `sh` gets
+  // a script that shows where it ran. npm is offline, its global prefix a directory of ours.
+  const readme = readFileSync(join(REPO, 'README.md'), 'utf8');
+  const block = readme.slice(readme.indexOf('    npx nsctl -t PID -a sh\n') + 1, readme.indexOf('\nEvery command line'));
+  const lines = block.split('\n').filter((line) => line.startsWith('    ') && !line.startsWith('    npx nsctl')).map((line) => line.trim());
+  const dir = scratch('readme');
+  const checkout = join(dir, 'checkout');
+  const tools = join(dir, 'tools');
+  let target: Target;
+  let expected: string;
+  beforeAll(async () => {
+    toolsDir(tools);
+    // The checkout's files, without what `npm ci && npm run build` makes.
+    const made = new Set(['node_modules', 'dist', '.git'].map((name) => join(REPO, name)));
+    cpSync(REPO, checkout, { recursive: true, filter: (source) => !made.has(source.replace(/\/$/, '')) });
+    target = await startTarget({ unshare: ['-u', '-n'], setup: 'hostname nsctl-readme' });
+    expected = `nsctl-readme\n${nsLink(target.pid, 'uts')}\n${nsLink(target.pid, 'net')}\n`;
+  }, 120_000);
+  afterAll(() => target?.kill());
+
+  it('are the checkout, npm pack, npx --package and npm i -g ways, in that order', () => {
+    expect(lines).toEqual([
+      'npm ci && npm run build',
+      'bin/nsctl -t PID -a sh',
+      'npm pack',
+      'npx --package ./nsctl-*.tgz nsctl -t PID -a sh',
+      'npm i -g ./nsctl-*.tgz && nsctl -t PID -a sh',
+    ]);
+  });
+
+  it('each work, in order, in a fresh copy of the checkout', () => {
+    const npmCache = exec(['npm', 'config', 'get', 'cache'], process.env).stdout.trim();
+    for (const line of lines) {
+      const script = line.replace(/-t PID -a sh$/, `-t ${target.pid} -a sh -c '${SHOW}'`);
+      const env = {
+        PATH: `${join(dir, 'prefix/bin')}:${tools}`,
+        HOME: dir,
+        LC_ALL: 'C',
+        // Offline: `npm ci` reads the packages from this machine's cache, where the checkout's own
+        // `npm ci` put them; everything else uses a cache of ours.
+        npm_config_cache: line.startsWith('npm ci') ? npmCache : join(dir, 'cache'),
+        npm_config_offline: 'true',
+        npm_config_yes: 'true',
+        npm_config_prefix: join(dir, 'prefix'),
+        npm_config_update_notifier: 'false',
+        npm_config_audit: 'false',
+        npm_config_fund: 'false',
+      };
+      const result = exec(['/bin/sh', '-c', script], env, { cwd: checkout });
+      expect({ line, status: result.status, stderr: result.status === 0 ? '' : result.stderr }).toEqual({ line, status: 0, stderr: '' });
+      // What the program showed comes last (npm i -g says what it added first).
+      if (script !== line) expect({ line, shown: result.stdout.split('\n').slice(-4).join('\n') }).toEqual({ line, shown: expected });
+    }
+  }, 180_000);
 });

@@ -3,11 +3,12 @@
 // supervises it. Signals, exit status, job control, descriptors and environment, checked on real
 // processes and compared with nsenter.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NSCTL, nsctl, nsenter, rootTestsEnabled, startTarget, type Target } from '../support/targets.ts';
+import { needs } from '../support/gate.ts';
+import { scratch, tempDir } from '../support/pack.ts';
+import { NSCTL, nsctl, nsenter, startTarget, type Target } from '../support/targets.ts';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -73,7 +74,7 @@ function start(args: string[], env: NodeJS.ProcessEnv = process.env): { child: C
   return { child, out: () => out, done };
 }
 
-describe.runIf(rootTestsEnabled())('nsctl as transparent as the program', () => {
+describe.runIf(needs('root'))('nsctl as transparent as the program', () => {
   let target: Target;
   let P: string;
   beforeAll(async () => {
@@ -172,19 +173,15 @@ describe.runIf(rootTestsEnabled())('nsctl as transparent as the program', () => 
   }
 
   it('gives the program stdin, stdout and stderr closed when the caller closed them, as nsenter does', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'nsctl-fd-'));
-    try {
-      const line = (tool: string, mode: string) => {
-        const file = join(dir, `${tool.replace(/\W/g, '')}${mode.replace(/\W/g, '')}`);
-        spawnSync('sh', ['-c', `${tool} -t ${P} ${mode} sh -c 'hostname > ${file}; ls /proc/self/fd >> ${file}' <&- >&- 2>&-`]);
-        return readFileSync(file, 'utf8');
-      };
-      for (const mode of ['-u', '-u -p']) {
-        expect(line(NSCTL, mode)).toBe(line('/usr/bin/nsenter', mode));
-        expect(line(NSCTL, mode)).toMatch(/^nsctl-proc\n/);
-      }
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
+    const dir = tempDir('fd');
+    const line = (tool: string, mode: string) => {
+      const file = join(dir, `${tool.replace(/\W/g, '')}${mode.replace(/\W/g, '')}`);
+      spawnSync('sh', ['-c', `${tool} -t ${P} ${mode} sh -c 'hostname > ${file}; ls /proc/self/fd >> ${file}' <&- >&- 2>&-`]);
+      return readFileSync(file, 'utf8');
+    };
+    for (const mode of ['-u', '-u -p']) {
+      expect(line(NSCTL, mode)).toBe(line('/usr/bin/nsenter', mode));
+      expect(line(NSCTL, mode)).toMatch(/^nsctl-proc\n/);
     }
   });
 
@@ -197,13 +194,9 @@ describe.runIf(rootTestsEnabled())('nsctl as transparent as the program', () => 
       expect(BigInt(`0x${ignored(NSCTL, mode).split(':')[1]!.trim()}`) & 0x1001n).toBe(0x1001n);
     }
     // nohup nsctl … & kill -HUP once the program runs: it survives, as nsenter's does.
-    const dir = mkdtempSync(join(tmpdir(), 'nsctl-hup-'));
-    try {
-      const script = `nohup ${NSCTL} -t ${P} -u sh -c ': > ${dir}/ready; sleep 0.5; echo survived' 2>/dev/null & while [ ! -e ${dir}/ready ]; do sleep 0.01; done; kill -HUP $!; wait`;
-      expect(spawnSync('sh', ['-c', script], { encoding: 'utf8' }).stdout).toBe('survived\n');
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const dir = tempDir('hup');
+    const script = `nohup ${NSCTL} -t ${P} -u sh -c ': > ${dir}/ready; sleep 0.5; echo survived' 2>/dev/null & while [ ! -e ${dir}/ready ]; do sleep 0.01; done; kill -HUP $!; wait`;
+    expect(spawnSync('sh', ['-c', script], { encoding: 'utf8' }).stdout).toBe('survived\n');
   });
 
   it('prints nothing on stderr in 300 plain runs in a row', () => {
@@ -212,20 +205,16 @@ describe.runIf(rootTestsEnabled())('nsctl as transparent as the program', () => 
   }, 240_000);
 
   it('hands descriptors the caller passed beyond stderr to the program, and none of its own', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'nsctl-fd-'));
+    const dir = tempDir('fd');
     writeFileSync(join(dir, 'three'), 'three\n');
     const line = (tool: string) =>
       spawnSync('sh', ['-c', `${tool} -t ${P} -u sh -c 'cat <&3; ls /proc/self/fd | sort -n | tr "\\n" " "' 3<${dir}/three 7</dev/null`], {
         encoding: 'utf8',
       }).stdout;
-    try {
-      const ours = line(NSCTL);
-      expect(ours).toBe(line('/usr/bin/nsenter'));
-      // 3 and 7 are the caller's, 4 is ls's own directory; more may come from the test's parent.
-      expect(ours).toMatch(/^three\n0 1 2 3 4 7 /);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const ours = line(NSCTL);
+    expect(ours).toBe(line('/usr/bin/nsenter'));
+    // 3 and 7 are the caller's, 4 is ls's own directory; more may come from the test's parent.
+    expect(ours).toMatch(/^three\n0 1 2 3 4 7 /);
   });
 
   it('gives the program the environment nsenter would, also under npx', () => {
@@ -256,7 +245,7 @@ describe.runIf(rootTestsEnabled())('nsctl as transparent as the program', () => 
   });
 });
 
-describe.runIf(rootTestsEnabled())("the planner's Node, signalled SIGUSR1", () => {
+describe.runIf(needs('root'))("the planner's Node, signalled SIGUSR1", () => {
   /** Sockets listening on port 9229 (Node's inspector), from /proc/net/tcp and tcp6. */
   const inspectorListening = (): number =>
     ['/proc/net/tcp', '/proc/net/tcp6']
@@ -295,49 +284,46 @@ describe.runIf(rootTestsEnabled())("the planner's Node, signalled SIGUSR1", () =
   }, 120_000);
 });
 
-describe.runIf(rootTestsEnabled())('a target whose PID is reused between planning and entering', () => {
+describe.runIf(needs('root'))('a target whose PID is reused between planning and entering', () => {
   it('is refused, and nothing is entered', () => {
     // Deterministic: everything runs in a private PID namespace, where the next PID can be chosen
     // (ns_last_pid), and a `node` first on PATH runs the real planner, then holds its exit until
     // the target has been replaced by another process with the same PID.
-    const dir = mkdtempSync(join(tmpdir(), 'nsctl-reuse-'));
-    try {
-      writeFileSync(
-        join(dir, 'node'),
-        `#!/bin/sh\n${process.execPath} "$@"; rc=$?\n: > ${dir}/planned\nwhile [ ! -e ${dir}/go ]; do sleep 0.01; done\nexit $rc\n`,
-        { mode: 0o755 },
-      );
-      const script = [
-        'sleep 1000 & target=$!',
-        `PATH=${dir}:$PATH ${NSCTL} -t $target -u hostname > ${dir}/out 2> ${dir}/err & nsctl=$!`,
-        `while [ ! -e ${dir}/planned ]; do sleep 0.01; done`,
-        'kill -9 $target; wait $target 2>/dev/null',
-        'sleep 0.1',
-        'echo $((target - 1)) > /proc/sys/kernel/ns_last_pid',
-        'sleep 1000 & successor=$!',
-        `echo "$target $successor" > ${dir}/pids`,
-        `: > ${dir}/go`,
-        'wait $nsctl; echo $? > ' + `${dir}/rc`,
-        'kill -9 $successor',
-      ].join('\n');
-      const result = spawnSync('unshare', ['--pid', '--fork', '--mount-proc', 'sh', '-c', script], { encoding: 'utf8', timeout: 30_000 });
-      expect(result.status).toBe(0);
-      const [target, successor] = readFileSync(join(dir, 'pids'), 'utf8').trim().split(' ');
-      expect(successor).toBe(target);
-      expect(readFileSync(join(dir, 'out'), 'utf8')).toBe('');
-      expect(readFileSync(join(dir, 'err'), 'utf8')).toBe(
-        `nsctl: process ${target} exited or was replaced after nsctl read it; nothing was entered: No such process\n`,
-      );
-      expect(readFileSync(join(dir, 'rc'), 'utf8')).toBe('1\n');
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const dir = tempDir('reuse');
+    writeFileSync(
+      join(dir, 'node'),
+      `#!/bin/sh\n${process.execPath} "$@"; rc=$?\n: > ${dir}/planned\nwhile [ ! -e ${dir}/go ]; do sleep 0.01; done\nexit $rc\n`,
+      { mode: 0o755 },
+    );
+    const script = [
+      'sleep 1000 & target=$!',
+      `PATH=${dir}:$PATH ${NSCTL} -t $target -u hostname > ${dir}/out 2> ${dir}/err & nsctl=$!`,
+      `while [ ! -e ${dir}/planned ]; do sleep 0.01; done`,
+      'kill -9 $target; wait $target 2>/dev/null',
+      'sleep 0.1',
+      'echo $((target - 1)) > /proc/sys/kernel/ns_last_pid',
+      'sleep 1000 & successor=$!',
+      `echo "$target $successor" > ${dir}/pids`,
+      `: > ${dir}/go`,
+      'wait $nsctl; echo $? > ' + `${dir}/rc`,
+      'kill -9 $successor',
+    ].join('\n');
+    const result = spawnSync('unshare', ['--pid', '--fork', '--mount-proc', 'sh', '-c', script], { encoding: 'utf8', timeout: 30_000 });
+    expect(result.status).toBe(0);
+    const [target, successor] = readFileSync(join(dir, 'pids'), 'utf8').trim().split(' ');
+    expect(successor).toBe(target);
+    expect(readFileSync(join(dir, 'out'), 'utf8')).toBe('');
+    expect(readFileSync(join(dir, 'err'), 'utf8')).toBe(
+      `nsctl: process ${target} exited or was replaced after nsctl read it; nothing was entered: No such process\n`,
+    );
+    expect(readFileSync(join(dir, 'rc'), 'utf8')).toBe('1\n');
   });
 });
 
-describe.runIf(rootTestsEnabled() && tmuxAvailable())('nsctl at an interactive terminal (tmux)', () => {
-  const server = `nsctl-test-${process.pid}`;
-  const tmux = (...args: string[]) => spawnSync('tmux', ['-L', server, ...args], { encoding: 'utf8' });
+describe.runIf(needs('root', 'tmux'))('nsctl at an interactive terminal (tmux)', () => {
+  // The server's socket in a directory of our own: -L would leave /tmp/tmux-0 and the socket behind.
+  const socket = join(scratch('tmux'), 'socket');
+  const tmux = (...args: string[]) => spawnSync('tmux', ['-S', socket, ...args], { encoding: 'utf8' });
   const screen = () => tmux('capture-pane', '-p', '-t', 't').stdout;
   let target: Target;
   beforeAll(async () => {
@@ -378,9 +364,3 @@ describe.runIf(rootTestsEnabled() && tmuxAvailable())('nsctl at an interactive t
     await type(['echo rc-$?', 'Enter'], /\nrc-0\n\$$/);
   });
 });
-
-function tmuxAvailable(): boolean {
-  const ok = spawnSync('tmux', ['-V']).status === 0;
-  if (!ok && process.env['CI'] === 'true') throw new Error('CI=true: tmux is required');
-  return ok || existsSync('/usr/bin/tmux');
-}

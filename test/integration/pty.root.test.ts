@@ -11,7 +11,8 @@ import { closeSync, existsSync, openSync, readFileSync, readdirSync, rmSync, sta
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileC, scratch } from '../support/helper.ts';
-import { NSCTL, rootTestsEnabled, startTarget, type Target } from '../support/targets.ts';
+import { needs } from '../support/gate.ts';
+import { NSCTL, startTarget, type Target } from '../support/targets.ts';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -21,12 +22,6 @@ async function until<T>(probe: () => T | undefined | false, what: string, ms = 1
     if (value !== undefined && value !== false) return value;
   }
   throw new Error(`timed out waiting for ${what}`);
-}
-
-function toolsPresent(): boolean {
-  const missing = ['tmux', 'vi', 'cc', 'stty'].filter((tool) => spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0);
-  if (missing.length > 0 && process.env['CI'] === 'true') throw new Error(`CI=true: --pty's tests need ${missing.join(', ')}`);
-  return missing.length === 0;
 }
 
 const children = (pid: number): number[] => {
@@ -98,14 +93,14 @@ int main(int argc, char **argv) {
 }
 `;
 
-describe.runIf(rootTestsEnabled() && toolsPresent())('--pty at an interactive terminal (tmux)', () => {
-  const server = `nsctl-pty-test-${process.pid}`;
-  const tmux = (...args: string[]) => spawnSync('tmux', ['-L', server, ...args], { encoding: 'utf8' });
+describe.runIf(needs('root', 'tmux', 'vi', 'cc', 'stty'))('--pty at an interactive terminal (tmux)', () => {
+  const dir = scratch();
+  // The server's socket in our own directory: -L would leave /tmp/tmux-0 and the socket behind.
+  const tmux = (...args: string[]) => spawnSync('tmux', ['-S', join(dir, 'tmux'), ...args], { encoding: 'utf8' });
   const screen = () => tmux('capture-pane', '-p', '-t', 't').stdout.trimEnd();
   let target: Target;
   let paneTty: string;
   let panePid: number;
-  const dir = scratch();
 
   beforeAll(async () => {
     // A mount namespace with a devpts instance of its own, as a container has.

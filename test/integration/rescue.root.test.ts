@@ -7,10 +7,11 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { exec, pack, REPO, scratch, toolsPresent } from '../support/pack.ts';
-import { nsLink, rootTestsEnabled, startTarget, type Target } from '../support/targets.ts';
+import { needs } from '../support/gate.ts';
+import { exec, pack, REPO, scratch } from '../support/pack.ts';
+import { nsLink, startTarget, type Target } from '../support/targets.ts';
 
-describe.runIf(rootTestsEnabled() && toolsPresent('busybox', 'chroot', 'unshare', 'ldd'))('nsctl in a rescue root entered with chroot', () => {
+describe.runIf(needs('root', 'busybox', 'chroot', 'unshare', 'ldd'))('nsctl in a rescue root entered with chroot', () => {
   const dir = scratch('rescue');
   const root = join(dir, 'root');
   let target: Target;

@@ -14,10 +14,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseArgs } from '../../src/cli/index.ts';
 import { listTargets, listTargetsText, resolveNamedTarget } from '../../src/targets/index.ts';
-import { AS_OTHER, OTHER_UID, ensureSubIds, killTree, removeSubIds, rootTestsEnabled, run, startProcess, toolsPresent, writeResolverProbe, type Started } from '../support/untrusted.ts';
+import { needs } from '../support/gate.ts';
+import { AS_OTHER, OTHER_UID, ensureSubIds, killTree, removeSubIds, run, startProcess, writeResolverProbe, type Started } from '../support/untrusted.ts';
 import { nsctlForAnyUser } from '../support/any-user.ts';
 
-const enabled = rootTestsEnabled() && toolsPresent(['podman', 'newuidmap', 'newgidmap', 'setpriv', 'busybox', 'tar']);
+const enabled = needs('root', 'podman', 'newuidmap', 'newgidmap', 'setpriv', 'busybox', 'tar');
 const S = Math.random().toString(36).slice(2, 8);
 
 

@@ -15,13 +15,14 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nsctlForAnyUser } from '../support/any-user.ts';
-import { NSCTL, NSENTER, nsLink, rootTestsEnabled, run, startTarget, type Run, type Target } from '../support/targets.ts';
-import { AS_OTHER, OTHER_UID, ensureSubIds, removeSubIds, toolsPresent } from '../support/untrusted.ts';
+import { needs } from '../support/gate.ts';
+import { NSCTL, NSENTER, nsLink, run, startTarget, type Run, type Target } from '../support/targets.ts';
+import { AS_OTHER, OTHER_UID, ensureSubIds, removeSubIds } from '../support/untrusted.ts';
 
 const NAMESPACES = ['user', 'mnt', 'uts', 'net', 'pid', 'ipc', 'cgroup', 'time'] as const;
 const SHOW = `for n in ${NAMESPACES.join(' ')}; do readlink /proc/self/ns/$n; done; id -u`;
 
-const enabled = rootTestsEnabled() && toolsPresent(['unshare', 'setpriv', 'newuidmap', 'newgidmap', NSENTER]);
+const enabled = needs('root', 'unshare', 'setpriv', 'newuidmap', 'newgidmap', NSENTER);
 
 const ENV = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C' };
 

@@ -13,7 +13,7 @@ import { describe, expect, it } from 'vitest';
 import { strerror } from '../../src/kernel/errno.ts';
 import { CLONE_FLAG, NAMESPACES, PROC_NAME } from '../../src/kernel/namespaces.ts';
 import { encodePlan, RECORDS } from '../../src/wire/index.ts';
-import { toolsPresent } from '../support/pack.ts';
+import { needs } from '../support/gate.ts';
 import { check, compileC, REPO } from '../support/helper.ts';
 import { modelCheck } from '../support/wire-model.ts';
 
@@ -67,7 +67,7 @@ describe('CLONE_NEW* values', () => {
   });
 });
 
-const haveCc = toolsPresent('cc');
+const haveCc = needs('cc');
 const include = ['-I', `${REPO}helper`];
 
 describe.runIf(haveCc)('tables compiled from the helper', () => {

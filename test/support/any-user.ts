@@ -1,7 +1,7 @@
 // Some tests run nsctl or the helper as another user (uid 1000, nobody). That user must be able
 // to reach them, and the checkout may be out of its reach: CI clones into `mktemp -d` (0700), and
 // many home directories are 0700 too. So those runs use copies in a directory every user may
-// enter, made once per test file and removed when its process ends.
+// enter, made once per test file and removed after it (afterAll, below).
 // scripts/conformance-cases.mjs does the same for its uid-1000 cases.
 import { chmodSync, copyFileSync, cpSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,14 +16,13 @@ function sharedDir(): string {
   if (shared === undefined) {
     const dir = mkdtempSync(join(tmpdir(), 'nsctl-any-user-'));
     chmodSync(dir, 0o755);
-    process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
     shared = dir;
   }
   return shared;
 }
 
-// Vitest may end a worker without its 'exit' event: the copies also go after each test file that
-// imported this module (a later file in the same worker makes new ones).
+// The copies go after each test file that imported this module (a later file in the same worker
+// makes new ones); a worker's 'exit' event is no place for it, vitest may end one without it.
 afterAll(() => {
   if (shared !== undefined) rmSync(shared, { recursive: true, force: true });
   shared = undefined;

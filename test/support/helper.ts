@@ -23,8 +23,6 @@ export const REPO = fileURLToPath(new URL('../../', import.meta.url));
 /** The committed helper for `arch` (process.arch's names), in prebuilds/. */
 export const prebuiltHelper = (arch: string = process.arch): string => join(REPO, `prebuilds/linux-${arch}/nsctl-helper`);
 export const HELPER = resolve(process.env['NSCTL_TEST_HELPER'] || prebuiltHelper());
-export const isRoot = process.getuid?.() === 0;
-export const ci = process.env['CI'] === 'true';
 
 export interface Ran {
   readonly status: number | null;

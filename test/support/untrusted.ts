@@ -8,9 +8,6 @@ import { fileURLToPath } from 'node:url';
 import { buildSync } from 'esbuild';
 import { afterAll } from 'vitest';
 
-// Re-exported: the tests of untrusted callers and targets take all their support from here.
-export { rootTestsEnabled } from './targets.ts';
-
 export const OTHER_UID = 1000;
 export const AS_OTHER = ['setpriv', `--reuid=${OTHER_UID}`, `--regid=${OTHER_UID}`, '--clear-groups'];
 
@@ -115,14 +112,6 @@ export function writeResolverProbe(path: string): void {
   const result = buildSync({ stdin: { contents, resolveDir: REPO, sourcefile: 'probe.ts', loader: 'ts' }, bundle: true, platform: 'node', format: 'esm', write: false, logLevel: 'error' });
   writeFileSync(path, result.outputFiles[0]!.contents);
   chmodSync(path, 0o644);
-}
-
-/** Requirements of a root test: under CI=true a missing one fails, elsewhere the suite is skipped. */
-export function toolsPresent(tools: readonly string[]): boolean {
-  const missing = tools.filter((tool) => spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0);
-  if (missing.length === 0) return true;
-  if (process.env['CI'] === 'true') throw new Error(`CI=true: these tests need ${missing.join(', ')}`);
-  return false;
 }
 
 const SUBID_LINE = `${OTHER_UID}:300000:65536`;

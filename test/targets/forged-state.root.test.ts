@@ -14,9 +14,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseArgs } from '../../src/cli/index.ts';
 import { listTargetsText, resolveNamedTarget } from '../../src/targets/index.ts';
 import { newTrust } from '../../src/targets/trust.ts';
-import { AS_OTHER, OTHER_UID, rootTestsEnabled, run, startProcess, toolsPresent, type Started } from '../support/untrusted.ts';
+import { needs } from '../support/gate.ts';
+import { AS_OTHER, OTHER_UID, run, startProcess, type Started } from '../support/untrusted.ts';
 
-const enabled = rootTestsEnabled() && toolsPresent(['setpriv', 'unshare', 'bash', 'mount']);
+const enabled = needs('root', 'setpriv', 'unshare', 'bash', 'mount');
 const S = Math.random().toString(36).slice(2, 8);
 
 /** Files the attacker writes: as uid 1000, through a shell, so they are theirs in every way. */

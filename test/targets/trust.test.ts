@@ -11,7 +11,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { monitorNamesContainer, parseStorageConf } from '../../src/targets/parsers.ts';
 import { parseStatusIds } from '../../src/targets/proc.ts';
 import { entryDistrust, newTrust, STATE_FILE_MAX, type EntryFacts } from '../../src/targets/trust.ts';
-import { rootTestsEnabled } from '../support/untrusted.ts';
+import { needs } from '../support/gate.ts';
+import { tempDir } from '../support/pack.ts';
 
 const me = process.geteuid!();
 
@@ -93,16 +94,12 @@ describe('a Trust on real files (the caller owns them)', () => {
     expect(link.ignored).toEqual([{ source: `${base}/odd/link`, reason: `${base}/open is writable by others (mode 0777)` }]);
   });
 
-  it.runIf(rootTestsEnabled())('lets a sticky directory of root\'s lead to a source, but not be one', () => {
-    const inTmp = mkdtempSync('/tmp/nsctl-trust-sticky-');
-    try {
-      const trust = newTrust(0);
-      expect(trust.isDirectory(inTmp)).toBe(true);
-      expect(trust.isDirectory('/tmp')).toBe(false);
-      expect(trust.ignored).toEqual([{ source: '/tmp', reason: '/tmp is writable by others (mode 1777)' }]);
-    } finally {
-      rmSync(inTmp, { recursive: true, force: true });
-    }
+  it.runIf(needs('root'))('lets a sticky directory of root\'s lead to a source, but not be one', () => {
+    const inTmp = tempDir('trust-sticky');
+    const trust = newTrust(0);
+    expect(trust.isDirectory(inTmp)).toBe(true);
+    expect(trust.isDirectory('/tmp')).toBe(false);
+    expect(trust.ignored).toEqual([{ source: '/tmp', reason: '/tmp is writable by others (mode 1777)' }]);
   });
 });
 
