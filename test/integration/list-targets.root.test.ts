@@ -5,7 +5,8 @@
 // the command, so nothing is left mounted.
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { NSCTL, rootTestsEnabled } from '../support/targets.ts';
+import { needs } from '../support/gate.ts';
+import { NSCTL } from '../support/targets.ts';
 
 const HOME = '/tmp/home';
 
@@ -27,7 +28,7 @@ const LOOKED = [
   'nsctl:   nspawn: /run/systemd/machines: absent',
 ];
 
-describe.runIf(rootTestsEnabled())('--list-targets with nothing to list', () => {
+describe.runIf(needs('root', 'unshare', 'mount'))('--list-targets with nothing to list', () => {
   it('says on stderr where it looked, prints nothing on stdout, and exits 0', () => {
     const listed = listOnEmptyMachine();
     expect(listed).toEqual({ stdout: '', stderr: [...LOOKED, 'nsctl:   netns: /run/netns: absent', ''].join('\n'), status: 0 });

@@ -7,11 +7,11 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NSCTL, rootTestsEnabled } from '../support/targets.ts';
-import { toolsPresent } from '../support/untrusted.ts';
+import { needs } from '../support/gate.ts';
+import { NSCTL } from '../support/targets.ts';
 
 const IDLE = 500;
-const enabled = rootTestsEnabled() && toolsPresent(['strace']);
+const enabled = needs('root', 'strace');
 
 describe.runIf(enabled)(`resolution with ${IDLE} idle processes on the host`, () => {
   let parent = 0;
