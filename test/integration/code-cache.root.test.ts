@@ -160,6 +160,14 @@ describe.runIf(needs('root'))('the code cache next to dist/nsctl.cjs', () => {
     expect(readFileSync(elsewhere).equals(before)).toBe(true);
   });
 
+  it('does not wait on a FIFO in its place: the run goes on, and the FIFO is replaced by a cache', () => {
+    const { root, cache } = freshPackage();
+    spawnSync('mkfifo', [cache]);
+    expect(lstatSync(cache).isFIFO()).toBe(true);
+    enter(root);
+    expect(lstatSync(cache).isFile()).toBe(true);
+  });
+
   it('is neither read nor written when the bundle belongs to someone else (root runs a user\'s npx copy)', () => {
     const { root, dist } = freshPackage();
     chownSync(join(dist, 'nsctl.cjs'), NOBODY, NOBODY);
