@@ -6,14 +6,19 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { needs } from '../support/gate.ts';
-import { NSCTL } from '../support/targets.ts';
+import { REPO } from '../support/helper.ts';
 
 const HOME = '/tmp/home';
 
 /** `nsctl --list-targets` after `setup` (sh, as root) in a mount namespace of its own with nothing in it. */
 function listOnEmptyMachine(setup = ':'): { stdout: string; stderr: string; status: number | null } {
-  const script = `for d in /run /var/lib /tmp; do mount -t tmpfs -o mode=0755 nsctl-empty $d || exit 99; done; ${setup} && exec "$0" --list-targets`;
-  const ran = spawnSync('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script, NSCTL], {
+  // The checkout may itself be under /tmp: it is bound at /run/nsctl first and run from there.
+  const script = [
+    'mount -t tmpfs -o mode=0755 nsctl-empty /run && mkdir /run/nsctl && mount --bind "$0" /run/nsctl',
+    'for d in /var/lib /tmp; do mount -t tmpfs -o mode=0755 nsctl-empty $d || exit 99; done',
+    `${setup} && exec /run/nsctl/bin/nsctl --list-targets`,
+  ].join(' && ');
+  const ran = spawnSync('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script, REPO], {
     encoding: 'utf8',
     env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME },
   });
