@@ -145,8 +145,10 @@ describe.runIf(enabled)('forged engine state is never entered', () => {
       const resolved = await resolveNamedTarget(options(`docker:web-${S}`), 0, env);
       expect(resolved.ok && resolved.options.target).not.toBe(victim.pid);
       // "no such container (docker's state files; …)", or "no docker state files were found" where
-      // this machine has none of root's.
-      expect(resolved.ok ? '' : resolved.message).toMatch(new RegExp(`^docker:web-${S}: .*daemon not reachable at .*no-docker\\.sock: No such file or directory.* \\(ignored as untrusted: ${root}, because ${evil} is owned by uid ${OTHER_UID}, not root\\)$`));
+      // this machine has none of root's, or "docker is not installed here" where it has no dockerd.
+      expect(resolved.ok ? '' : resolved.message).toMatch(
+        new RegExp(`^docker:web-${S}: (.*daemon not reachable at .*no-docker\\.sock: No such file or directory.*|docker is not installed here .*) \\(ignored as untrusted: ${root}, because ${evil} is owned by uid ${OTHER_UID}, not root\\)$`),
+      );
       const listing = await listTargetsText(env, { verbose: true });
       expect(listing).not.toContain(`web-${S}`);
       expect(listing.split('\n')).toContain(`ignored\t${root}\t${evil} is owned by uid ${OTHER_UID}, not root`);
