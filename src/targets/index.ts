@@ -16,7 +16,6 @@ import {
   containerdCandidates,
   dockerSocket,
   dockerStateCandidates,
-  podmanStores,
   podTasks,
   resolveCgroupPath,
   resolveContainerd,
@@ -197,15 +196,12 @@ export async function listTargets(env: Env = process.env): Promise<Listing> {
   looked.push(`docker: ${docker.looked}`);
 
   const storage = storageCandidates(env, trust);
-  const running = storage.candidates.filter((c) => c.pid !== undefined);
-  for (const c of running) rows.push({ kind: 'podman', name: c.names[0] ?? c.id, id: c.id, pid: c.pid! });
-  const graphroots = podmanStores(env, trust).map((store) => store.graphroot);
-  looked.push(`podman: storage ${printable(graphroots)}: ${storage.places.length === 0 ? 'absent or empty' : noneRunning(storage.candidates.length, 'containers')}`);
+  for (const c of storage.candidates) if (c.pid !== undefined) rows.push({ kind: 'podman', name: c.names[0] ?? c.id, id: c.id, pid: c.pid });
+  looked.push(`podman: storage ${printable(storage.graphroots)}: ${storage.places.length === 0 ? 'absent or empty' : noneRunning(storage.candidates.length, 'containers')}`);
 
   const containerd = containerdCandidates(trust);
   for (const c of containerd.candidates) if (c.pid !== undefined) rows.push({ kind: 'containerd', name: c.names[0]!, id: c.id, pid: c.pid });
-  const tasks = podTasks(env, trust);
-  for (const t of tasks) {
+  for (const t of podTasks(env, trust)) {
     if (t.pid !== undefined) rows.push({ kind: 'k8s', name: `${t.namespace}/${t.pod}/${t.container ?? SANDBOX_WORD}`, id: t.id, pid: t.pid });
   }
   looked.push(

@@ -301,10 +301,11 @@ export function podmanStores(env: Env, trust: Trust): PodmanStore[] {
 }
 
 /** c/storage's containers (Podman and CRI-O): names from containers.json, PID from userdata/pidfile. */
-export function storageCandidates(env: Env, trust: Trust): { candidates: Candidate[]; places: string[] } {
+export function storageCandidates(env: Env, trust: Trust): { candidates: Candidate[]; places: string[]; graphroots: string[] } {
   const candidates: Candidate[] = [];
   const places: string[] = [];
-  for (const { graphroot, runroot } of podmanStores(env, trust)) {
+  const stores = podmanStores(env, trust);
+  for (const { graphroot, runroot } of stores) {
     for (const entry of trust.listDir(graphroot)) {
       if (!entry.endsWith('-containers')) continue;
       const file = `${graphroot}/${entry}/containers.json`;
@@ -321,7 +322,7 @@ export function storageCandidates(env: Env, trust: Trust): { candidates: Candida
       }
     }
   }
-  return { candidates, places };
+  return { candidates, places, graphroots: stores.map((store) => store.graphroot) };
 }
 
 export async function resolvePodman(what: string, query: string, env: Env, trust: Trust): Promise<Found> {

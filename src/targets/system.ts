@@ -3,7 +3,7 @@
 // state (anything under /run, /var/lib or a home directory) is read through trust.ts instead.
 import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { parseNSpid, parseStatStartTime, parseStatusIds } from './proc.ts';
-import { taskRootsFromMountinfo } from './parsers.ts';
+import { TASK_ROOT_NAME, taskRootsFromMountinfo } from './parsers.ts';
 import type { Trust } from './trust.ts';
 
 export function readText(path: string): string | undefined {
@@ -107,11 +107,10 @@ export function pidNamespaceIsOurs(pid: number): boolean {
 }
 
 /** The task roots containerd-style runtimes keep bundles in by default (docs/targets.md). */
-export const DEFAULT_TASK_ROOTS = [
-  '/run/containerd/io.containerd.runtime.v2.task',
-  '/run/docker/containerd/daemon/io.containerd.runtime.v2.task',
-  '/run/k3s/containerd/io.containerd.runtime.v2.task',
-];
+export const DEFAULT_TASK_ROOTS = ['/run/containerd', '/run/docker/containerd/daemon', '/run/k3s/containerd'].map((state) => `${state}/${TASK_ROOT_NAME}`);
+
+/** One look-up (one Trust) asks for the task roots up to three times (--list-targets): read once. */
+const rootsOfLookUp = new WeakMap<Trust, string[]>();
 
 /**
  * Task roots: the defaults, plus every one the mount table shows a running task's rootfs in, which
@@ -120,8 +119,13 @@ export const DEFAULT_TASK_ROOTS = [
  * counts only when trusted, like every other state directory.
  */
 export function taskRoots(trust: Trust): string[] {
-  const mounted = taskRootsFromMountinfo(readText('/proc/self/mountinfo') ?? '');
-  return [...new Set([...DEFAULT_TASK_ROOTS, ...mounted])].filter((root) => trust.isDirectory(root));
+  let roots = rootsOfLookUp.get(trust);
+  if (roots === undefined) {
+    const mounted = taskRootsFromMountinfo(readText('/proc/self/mountinfo') ?? '');
+    roots = [...new Set([...DEFAULT_TASK_ROOTS, ...mounted])].filter((root) => trust.isDirectory(root));
+    rootsOfLookUp.set(trust, roots);
+  }
+  return roots;
 }
 
 /** A bundle in a task root: `<root>/<namespace>/<id>`. */

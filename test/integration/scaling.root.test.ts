@@ -3,11 +3,11 @@
 // counts the /proc/PID files each kind of look-up opens, which must stay a handful — a walk of every
 // process opened one or more per process.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { needs } from '../support/gate.ts';
+import { scratch } from '../support/helper.ts';
 import { NSCTL } from '../support/targets.ts';
 
 const IDLE = 500;
@@ -15,11 +15,9 @@ const enabled = needs('root', 'strace');
 
 describe.runIf(enabled)(`resolution with ${IDLE} idle processes on the host`, () => {
   let parent = 0;
-  let dir = '';
   const children = (): number[] => readFileSync(`/proc/${parent}/task/${parent}/children`, 'utf8').trim().split(' ').filter(Boolean).map(Number);
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'nsctl-scaling-'));
     // One sh starts them all, then becomes a sleep itself: every idle process is its child.
     const sh = spawn('sh', ['-c', 'i=0; while [ $i -lt "$1" ]; do sleep 1000 & i=$((i+1)); done; exec sleep 1000', 'sh', String(IDLE)], { stdio: 'ignore' });
     parent = sh.pid!;
@@ -37,12 +35,11 @@ describe.runIf(enabled)(`resolution with ${IDLE} idle processes on the host`, ()
         }
       }
     }
-    if (dir !== '') rmSync(dir, { recursive: true, force: true });
   });
 
   /** How many files under /proc/PID/ (any PID) `nsctl ARGS` opens, the helper included. */
   function procOpens(args: readonly string[]): number {
-    const log = join(dir, 'strace.log');
+    const log = join(scratch(), 'strace.log');
     const ran = spawnSync('strace', ['-f', '-qq', '-e', 'trace=openat,open', '-o', log, NSCTL, ...args], { encoding: 'utf8' });
     expect(ran.error).toBeUndefined();
     return readFileSync(log, 'utf8').split('\n').filter((line) => /open(at)?\(.*"\/proc\/[0-9]+\//.test(line)).length;
