@@ -10,8 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nsctlForAnyUser } from '../support/any-user.ts';
 import { needs } from '../support/gate.ts';
-import { tempDir } from '../support/pack.ts';
-import { NSCTL, nsctl } from '../support/targets.ts';
+import { holdingNode, NSCTL, nsctl } from '../support/targets.ts';
 
 const ENGINES = fileURLToPath(new URL('../../scripts/engines', import.meta.url));
 const NEEDED = ['dockerd', 'docker', 'podman', 'containerd', 'ctr', 'busybox', 'curl', 'ip'];
@@ -235,12 +234,7 @@ describe.runIf(needs('root', ...NEEDED))('container targets by name, against rea
   it('refuses, without entering, a container that restarted between planning and entering', () => {
     // A `node` first on PATH runs the real planner, then holds its exit (the helper waits for it
     // before it enters anything) until the container has restarted.
-    const dir = tempDir('restart');
-    writeFileSync(
-      join(dir, 'node'),
-      `#!/bin/sh\n${process.execPath} "$@"; rc=$?\n: > ${dir}/planned\nwhile [ ! -e ${dir}/go ]; do sleep 0.01; done\nexit $rc\n`,
-      { mode: 0o755 },
-    );
+    const dir = holdingNode('restart');
     const before = dockerPid(restarting);
     const script = [
       `PATH=${dir}:$PATH ${NSCTL} -t docker:${restarting} -u hostname > ${dir}/out 2> ${dir}/err & n=$!`,

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { needs } from '../support/gate.ts';
 import { scratch, tempDir } from '../support/pack.ts';
-import { NSCTL, nsctl, nsenter, startTarget, type Target } from '../support/targets.ts';
+import { holdingNode, NSCTL, nsctl, nsenter, startTarget, type Target } from '../support/targets.ts';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -289,12 +289,7 @@ describe.runIf(needs('root'))('a target whose PID is reused between planning and
     // Deterministic: everything runs in a private PID namespace, where the next PID can be chosen
     // (ns_last_pid), and a `node` first on PATH runs the real planner, then holds its exit until
     // the target has been replaced by another process with the same PID.
-    const dir = tempDir('reuse');
-    writeFileSync(
-      join(dir, 'node'),
-      `#!/bin/sh\n${process.execPath} "$@"; rc=$?\n: > ${dir}/planned\nwhile [ ! -e ${dir}/go ]; do sleep 0.01; done\nexit $rc\n`,
-      { mode: 0o755 },
-    );
+    const dir = holdingNode('reuse');
     const script = [
       'sleep 1000 & target=$!',
       `PATH=${dir}:$PATH ${NSCTL} -t $target -u hostname > ${dir}/out 2> ${dir}/err & nsctl=$!`,

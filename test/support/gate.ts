@@ -2,7 +2,6 @@
 // it is skipped with one line on stderr naming what is missing and the Debian package to install,
 // so `npm test` never says "N skipped" without saying why. Under CI=true the same line is thrown
 // instead: CI installs everything (scripts/install-test-deps), so a missing piece is a failure.
-import { accessSync, constants } from 'node:fs';
 import { relative } from 'node:path';
 import { expect } from 'vitest';
 import { REPO, which } from './pack.ts';
@@ -22,15 +21,7 @@ const PACKAGE: Readonly<Record<string, string>> = {
 };
 const packageOf = (program: string): string => PACKAGE[program] ?? (/^qemu-.*-static$/.test(program) ? 'qemu-user-static' : program);
 
-function present(program: string): boolean {
-  if (!program.startsWith('/')) return which(program, `${process.env['PATH'] ?? ''}:/usr/sbin:/sbin`) !== undefined;
-  try {
-    accessSync(program, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
+const present = (program: string): boolean => which(program, `${process.env['PATH'] ?? ''}:/usr/sbin:/sbin`) !== undefined;
 
 /** What a suite lacks and what to install. */
 export function lacking(notRoot: boolean, missing: readonly string[]): string {

@@ -35,11 +35,10 @@ export function tempDir(name: string): string {
   return dir;
 }
 
-/** Where `command` is on PATH (like `command -v`), or undefined. */
+/** Where `command` is on PATH (like `command -v`; a name with a slash is taken as it is), or undefined. */
 export function which(command: string, path = process.env['PATH'] ?? ''): string | undefined {
-  for (const dir of path.split(delimiter)) {
-    if (dir === '') continue;
-    const candidate = join(dir, command);
+  const candidates = command.includes('/') ? [command] : path.split(delimiter).filter((dir) => dir !== '').map((dir) => join(dir, command));
+  for (const candidate of candidates) {
     try {
       accessSync(candidate, constants.X_OK);
       return candidate;

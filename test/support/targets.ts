@@ -1,9 +1,11 @@
 // Disposable targets for tests: processes in fresh namespaces made with unshare(1). Each one is
 // killed by PID with SIGKILL (a PID-namespace init ignores SIGTERM), the unshare parent too.
 import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { readFileSync, readlinkSync } from 'node:fs';
+import { readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll } from 'vitest';
+import { tempDir } from './pack.ts';
 
 export const NSCTL = fileURLToPath(new URL('../../bin/nsctl', import.meta.url));
 export const NSENTER = '/usr/bin/nsenter';
@@ -113,3 +115,18 @@ export function run(argv: readonly string[], options: { env?: NodeJS.ProcessEnv;
 export const nsctl = (args: readonly string[], options?: Parameters<typeof run>[1]): Run => run([NSCTL, ...args], options);
 export const nsenter = (args: readonly string[], options?: Parameters<typeof run>[1]): Run =>
   run([NSENTER, ...args], options);
+
+/**
+ * Inside a test: a directory holding a `node` to put first on PATH. It runs the real planner, then
+ * touches `planned` there and holds the planner's exit (the helper waits for it before entering
+ * anything) until `go` appears: the test changes the target in between, deterministically.
+ */
+export function holdingNode(name: string): string {
+  const dir = tempDir(name);
+  writeFileSync(
+    join(dir, 'node'),
+    `#!/bin/sh\n${process.execPath} "$@"; rc=$?\n: > ${dir}/planned\nwhile [ ! -e ${dir}/go ]; do sleep 0.01; done\nexit $rc\n`,
+    { mode: 0o755 },
+  );
+  return dir;
+}
